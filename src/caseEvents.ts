@@ -1,0 +1,146 @@
+import { z } from 'zod';
+import { isLocalDate, LocalDate } from './localDate';
+
+/**
+ * The case event log. A case is an append-only list of these; state and obligations are folds
+ * over it. Nothing is edited or deleted: a correction is an `entered-in-error` event that names
+ * the event it withdraws, followed by the right one.
+ */
+
+const localDate = z.string().refine(isLocalDate, { message: 'must be a real date, YYYY-MM-DD' }) as unknown as z.ZodType<LocalDate>;
+const staffId = z.string().min(1).max(200);
+const text = (max: number) => z.string().trim().max(max);
+
+/** Where a case came from. CIN / SGCP step-downs arrive with a plan already (DOMAIN.md). */
+export const REFERRAL_SOURCES = ['referral', 'cin-step-down', 'sgcp-step-down', 'self-referral', 'other'] as const;
+export type ReferralSource = (typeof REFERRAL_SOURCES)[number];
+
+export const CLOSURE_REASONS = [
+  'plan-achieved',
+  'no-longer-relevant',
+  'moved-out-of-area',
+  'reached-adulthood',
+  'consent-withdrawn',
+  'escalated-to-childrens-social-care',
+  'escalated-to-youth-offending-service',
+  'escalated-to-tier-4-mental-health',
+  'other',
+] as const;
+export type ClosureReason = (typeof CLOSURE_REASONS)[number];
+
+/** The data each kind of event carries, by event type. */
+export const eventDataSchemas = {
+  allocated: z.object({
+    leadProfessional: staffId,
+    manager: staffId,
+    caseloadPoints: z.number().int().min(0).max(100),
+    initialActions: text(4000).default(''),
+    cafRequired: z.boolean(),
+    source: z.enum(REFERRAL_SOURCES),
+    /** CIN / SGCP step-downs carry the CAF Support Plan they arrive with. */
+    existingPlan: text(8000).optional(),
+  }),
+  reallocated: z.object({
+    leadProfessional: staffId,
+    manager: staffId.optional(),
+    caseloadPoints: z.number().int().min(0).max(100).optional(),
+    reason: text(2000).optional(),
+  }),
+  'telephone-contact-made': z.object({ note: text(4000).optional() }),
+  'personal-contact-made': z.object({ note: text(4000).optional(), jointWith: text(200).optional() }),
+  visit: z.object({
+    childSeen: z.boolean(),
+    consentForm: z.boolean(),
+    medicalForm: z.boolean(),
+    homeChecked: z.boolean(),
+    jointWith: text(200).optional(),
+    note: text(4000).optional(),
+  }),
+  'information-received': z.object({ from: text(200).optional() }),
+  /** The case record in the system of record brought up to date to `effectiveOn`. */
+  'case-recorded': z.object({ childSeen: z.boolean().optional() }),
+  'caf-submitted': z.object({ to: staffId.optional() }),
+  'caf-authorised': z.object({ comments: text(4000).optional() }),
+  'caf-returned': z.object({ comments: text(4000).min(1) }),
+  'caf-reassessment-directed': z.object({ reason: text(4000).min(1) }),
+  'caf-reviewed': z.object({ note: text(4000).optional() }),
+  'taf-held': z.object({ review: z.boolean().optional(), signOff: z.boolean().optional() }),
+  /** Minutes and actions of the TAF held on `tafDate` shared with the family and agencies. */
+  'minutes-shared': z.object({ tafDate: localDate }),
+  'needs-escalated': z.object({ reason: text(4000).optional() }),
+  'needs-deescalated': z.object({ reason: text(4000).optional() }),
+  'supervision-held': z.object({ supervisor: staffId.optional() }),
+  'supervision-record-returned': z.object({ supervisionDate: localDate }),
+  'supervision-record-authorised': z.object({ supervisionDate: localDate }),
+  /** The escalation process started for a missed obligation (e.g. no contact within 2 WD). */
+  escalated: z.object({ obligation: z.string().min(1).max(100), to: staffId.optional(), note: text(4000).optional() }),
+  'closure-requested': z.object({ reason: z.enum(CLOSURE_REASONS), summary: text(8000).min(1) }),
+  'closure-approved': z.object({ comments: text(4000).optional() }),
+  'closure-returned': z.object({ comments: text(4000).min(1) }),
+  'closure-audited': z.object({ outcome: z.enum(['confirmed', 'remedial-actions']), comments: text(4000).optional() }),
+  'evaluation-received': z.object({
+    respondent: z.enum(['adult', 'child']),
+    /** Distance travelled: each need scored 1 (least concern) to 5 (most) at the start and now. */
+    scores: z.array(z.object({ need: text(200).min(1), start: z.number().int().min(1).max(5), end: z.number().int().min(1).max(5) })).default([]),
+    comments: text(4000).optional(),
+  }),
+  'entered-in-error': z.object({ eventId: z.string().min(1), reason: text(2000).min(1) }),
+} as const;
+
+export type CaseEventType = keyof typeof eventDataSchemas;
+export const CASE_EVENT_TYPES = Object.keys(eventDataSchemas) as CaseEventType[];
+export type EventData<T extends CaseEventType> = z.output<(typeof eventDataSchemas)[T]>;
+
+/** An event as the log stores it. */
+export type CaseEvent = {
+  [T in CaseEventType]: {
+    id: string;
+    caseId: string;
+    /** Position in the case's log, from 1; the case's version is its last sequence. */
+    sequence: number;
+    type: T;
+    /** Staff id of whoever recorded it (or `system`). */
+    by: string;
+    /** When it was written (an instant, ISO 8601 UTC). */
+    recordedAt: string;
+    /** The day it happened in Europe/London: a contact made yesterday and logged today is effective yesterday. */
+    effectiveOn: LocalDate;
+    data: EventData<T>;
+  };
+}[CaseEventType];
+
+/** What a caller hands to the log to append; the log adds id, sequence and recordedAt. */
+export type NewCaseEvent = {
+  [T in CaseEventType]: { type: T; by: string; effectiveOn: LocalDate; data: z.input<(typeof eventDataSchemas)[T]> };
+}[CaseEventType];
+
+export class InvalidEventError extends Error {
+  constructor(readonly field: string, readonly reason: string) {
+    super(`${field}: ${reason}`);
+    this.name = 'InvalidEventError';
+  }
+}
+
+/** Validates a new event and returns it with its data normalised; throws naming the field. */
+export function validateNewEvent(input: unknown): NewCaseEvent {
+  const base = z
+    .object({ type: z.enum(CASE_EVENT_TYPES as [CaseEventType, ...CaseEventType[]]), by: staffId, effectiveOn: localDate, data: z.unknown() })
+    .safeParse(input);
+  if (!base.success) {
+    const issue = base.error.issues[0];
+    throw new InvalidEventError(issue.path.join('.') || 'event', issue.message);
+  }
+  const parsed = eventDataSchemas[base.data.type].safeParse(base.data.data ?? {});
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    throw new InvalidEventError(['data', ...issue.path].join('.'), issue.message);
+  }
+  return { ...base.data, data: parsed.data } as NewCaseEvent;
+}
+
+/** The events still standing: those withdrawn by `entered-in-error` are left out (they stay in the log). */
+export function standingEvents(events: readonly CaseEvent[]): CaseEvent[] {
+  const withdrawn = new Set<string>();
+  for (const e of events) if (e.type === 'entered-in-error') withdrawn.add(e.data.eventId);
+  return withdrawn.size === 0 ? events.filter((e) => e.type !== 'entered-in-error') : events.filter((e) => e.type !== 'entered-in-error' && !withdrawn.has(e.id));
+}
