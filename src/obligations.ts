@@ -1,0 +1,331 @@
+import type { WorkingDayCalendar } from './calendar';
+import { CaseEvent, CaseEventType, standingEvents } from './caseEvents';
+import { addDays, addMonths, LocalDate } from './localDate';
+import { describePeriod, Period, Policy } from './policy';
+
+/**
+ * What is due on a case, when, and whether it was done on time: a pure fold over the case's
+ * events, the practice policy and the working-day calendar. No clock, no database, no Teams.
+ */
+
+export const OBLIGATION_KINDS = [
+  'telephone-contact',
+  'personal-contact',
+  'caf-assessment',
+  'first-taf',
+  'taf-review',
+  'taf-minutes',
+  'case-recording',
+  'supervision',
+  'supervision-record',
+  'supervision-authorised',
+  'caf-review',
+  'case-duration',
+] as const;
+export type ObligationKind = (typeof OBLIGATION_KINDS)[number];
+
+export type ObligationStatus = 'upcoming' | 'due-today' | 'overdue' | 'met-on-time' | 'met-late' | 'not-applicable';
+
+export interface Obligation {
+  /** Stable across recomputation: the kind and the date that started its clock (e.g. `taf-minutes:2027-02-01`). */
+  id: string;
+  kind: ObligationKind;
+  /** The due date; for a `taf-review`, its target (6 weeks in the default policy). */
+  due: LocalDate;
+  /** For a `taf-review`: the latest date it may be held (8 weeks in the default policy). Status is judged against it. */
+  latest?: LocalDate;
+  status: ObligationStatus;
+  /** The date that started the clock (allocation, TAF date, contact date ...). */
+  from: LocalDate;
+  /** True when `from` is not known yet and was estimated (e.g. first TAF counted from a CAF not yet completed). */
+  provisional?: boolean;
+  /** The event that met it, and when. */
+  metBy?: string;
+  metOn?: LocalDate;
+  /** The rule in the users' words, e.g. "Telephone contact within 2 working days of allocation". */
+  rule: string;
+}
+
+/** The deadline a status is judged against: the latest date where there is one. */
+export function deadlineOf(o: Pick<Obligation, 'due' | 'latest'>): LocalDate {
+  return o.latest ?? o.due;
+}
+
+/** Adds a policy period to a date. A deadline counted in calendar time that lands on a non-working day is brought forward to the working day before, so it can be met. */
+export function addPeriod(calendar: WorkingDayCalendar, from: LocalDate, p: Period): LocalDate {
+  if ('workingDays' in p) return calendar.addWorkingDays(from, p.workingDays);
+  if ('days' in p) return calendar.workingDayOnOrBefore(addDays(from, p.days));
+  if ('weeks' in p) return calendar.workingDayOnOrBefore(addDays(from, p.weeks * 7));
+  if ('months' in p) return calendar.workingDayOnOrBefore(addMonths(from, p.months));
+  return calendar.workingDayOnOrBefore(addMonths(from, p.years * 12));
+}
+
+function statusOf(deadline: LocalDate, metOn: LocalDate | undefined, today: LocalDate, closedOn: LocalDate | undefined): ObligationStatus {
+  if (metOn !== undefined) return metOn <= deadline ? 'met-on-time' : 'met-late';
+  // A case closed before the deadline no longer owes it; one missed before closure stays missed.
+  if (closedOn !== undefined && deadline > closedOn) return 'not-applicable';
+  if (today < deadline) return 'upcoming';
+  return today === deadline ? 'due-today' : 'overdue';
+}
+
+const byDate = (a: CaseEvent, b: CaseEvent) => (a.effectiveOn < b.effectiveOn ? -1 : a.effectiveOn > b.effectiveOn ? 1 : a.sequence - b.sequence);
+
+/** Contacts and information that must be written up in the system of record (DOMAIN.md: Recording). */
+const RECORDABLE: ReadonlySet<CaseEventType> = new Set(['telephone-contact-made', 'personal-contact-made', 'visit', 'information-received', 'taf-held']);
+/** Any contact with the family meets the telephone contact; a visit or face-to-face contact meets the personal contact. */
+const CONTACT: ReadonlySet<CaseEventType> = new Set(['telephone-contact-made', 'personal-contact-made', 'visit']);
+const PERSONAL_CONTACT: ReadonlySet<CaseEventType> = new Set(['personal-contact-made', 'visit']);
+
+interface CafEpisode {
+  from: LocalDate;
+  /** The submission standing at the end of the episode (not returned since). */
+  completed?: CaseEvent;
+  authorisedOn?: LocalDate;
+  /** The episode's end: the next re-assessment, if any. */
+  until?: LocalDate;
+}
+
+/**
+ * Every obligation of a case as of `today`.
+ * @example obligations(events, loadPolicy(), createCalendar(), '2027-01-04')
+ */
+export function obligations(events: readonly CaseEvent[], policy: Policy, calendar: WorkingDayCalendar, today: LocalDate): Obligation[] {
+  const log = standingEvents(events).sort(byDate);
+  const allocation = log.find((e) => e.type === 'allocated');
+  if (!allocation || allocation.type !== 'allocated') return [];
+  const allocatedOn = allocation.effectiveOn;
+  const t = policy.timescales;
+  const out: Obligation[] = [];
+
+  const afterAllocation = log.filter((e) => e.effectiveOn >= allocatedOn);
+  const closure = afterAllocation.find((e) => e.type === 'closure-approved');
+  const closedOn = closure?.effectiveOn;
+  const ofType = (type: CaseEventType) => afterAllocation.filter((e) => e.type === type);
+
+  const push = (o: Omit<Obligation, 'status' | 'id'> & { status?: ObligationStatus }) => {
+    const obligation = { ...o, id: `${o.kind}:${o.from}`, status: o.status ?? statusOf(o.latest ?? o.due, o.metOn, today, closedOn) } as Obligation;
+    if (obligation.latest === undefined) delete obligation.latest;
+    if (!obligation.provisional) delete obligation.provisional;
+    if (obligation.metBy === undefined) delete obligation.metBy;
+    if (obligation.metOn === undefined) delete obligation.metOn;
+    out.push(obligation);
+  };
+  const firstOnOrAfter = (types: ReadonlySet<CaseEventType>, date: LocalDate) => afterAllocation.find((e) => types.has(e.type) && e.effectiveOn >= date);
+
+  // First contact (seed 000: telephone within 2 WD, personal within 5 WD of allocation).
+  const contact = firstOnOrAfter(CONTACT, allocatedOn);
+  push({
+    kind: 'telephone-contact',
+    from: allocatedOn,
+    due: addPeriod(calendar, allocatedOn, t.telephoneContact.within),
+    metBy: contact?.id,
+    metOn: contact?.effectiveOn,
+    rule: `Telephone contact within ${describePeriod(t.telephoneContact.within)} of allocation`,
+  });
+  const personal = firstOnOrAfter(PERSONAL_CONTACT, allocatedOn);
+  push({
+    kind: 'personal-contact',
+    from: allocatedOn,
+    due: addPeriod(calendar, allocatedOn, t.personalContact.within),
+    metBy: personal?.id,
+    metOn: personal?.effectiveOn,
+    rule: `Personal contact within ${describePeriod(t.personalContact.within)} of allocation`,
+  });
+
+  // CAF: one episode from allocation, and a new one for each re-assessment a manager directs.
+  const cafRequired = allocation.data.cafRequired;
+  const episodes: CafEpisode[] = [];
+  if (cafRequired) {
+    let episode: CafEpisode = { from: allocatedOn };
+    episodes.push(episode);
+    for (const e of afterAllocation) {
+      if (e.type === 'caf-reassessment-directed') {
+        episode.until = e.effectiveOn;
+        episode = { from: e.effectiveOn };
+        episodes.push(episode);
+      } else if (e.type === 'caf-submitted') episode.completed = e;
+      else if (e.type === 'caf-returned') episode.completed = undefined;
+      else if (e.type === 'caf-authorised' && episode.completed) episode.authorisedOn ??= e.effectiveOn;
+    }
+  }
+  const cafDue = (from: LocalDate) => addPeriod(calendar, from, t.cafAssessment.within);
+  if (!cafRequired) {
+    push({ kind: 'caf-assessment', from: allocatedOn, due: cafDue(allocatedOn), status: 'not-applicable', rule: 'No CAF required (Manager\u2019s Decision)' });
+  }
+  for (const [i, episode] of episodes.entries()) {
+    push({
+      kind: 'caf-assessment',
+      from: episode.from,
+      due: cafDue(episode.from),
+      metBy: episode.completed?.id,
+      metOn: episode.completed?.effectiveOn,
+      rule: i === 0 ? `CAF completed within ${describePeriod(t.cafAssessment.within)} of allocation` : `Re-assessment completed within ${describePeriod(t.cafAssessment.within)} of being directed`,
+    });
+  }
+
+  // TAF meetings (seed 000: first within 25 WD of allocation; reviews every 6 weeks, 8 at most).
+  const tafs = ofType('taf-held');
+  const firstTafFromCaf = t.firstTaf.from === 'caf-completed' && cafRequired;
+  const firstEpisode = episodes[0];
+  const firstTafFrom = firstTafFromCaf ? firstEpisode.completed?.effectiveOn ?? cafDue(allocatedOn) : allocatedOn;
+  push({
+    kind: 'first-taf',
+    from: firstTafFrom,
+    provisional: firstTafFromCaf && !firstEpisode.completed,
+    due: addPeriod(calendar, firstTafFrom, t.firstTaf.within),
+    metBy: tafs[0]?.id,
+    metOn: tafs[0]?.effectiveOn,
+    rule: firstTafFromCaf
+      ? `First TAF meeting within ${describePeriod(t.firstTaf.within)} of the CAF being completed`
+      : `First TAF meeting within ${describePeriod(t.firstTaf.within)} of allocation`,
+  });
+  const escalations = afterAllocation.filter((e) => e.type === 'needs-escalated' || e.type === 'needs-deescalated');
+  const needsEscalatedBetween = (from: LocalDate, to: LocalDate) => {
+    let escalated = false;
+    for (const e of escalations) {
+      if (e.effectiveOn > to) break;
+      if (e.effectiveOn <= from) escalated = e.type === 'needs-escalated';
+      else if (e.type === 'needs-escalated') return true;
+    }
+    return escalated;
+  };
+  for (const [i, taf] of tafs.entries()) {
+    const next = tafs[i + 1];
+    const escalated = needsEscalatedBetween(taf.effectiveOn, next?.effectiveOn ?? today);
+    const interval = escalated ? t.tafReview.whenNeedsEscalated : t.tafReview;
+    push({
+      kind: 'taf-review',
+      from: taf.effectiveOn,
+      due: addPeriod(calendar, taf.effectiveOn, interval.target),
+      latest: addPeriod(calendar, taf.effectiveOn, interval.latest),
+      metBy: next?.id,
+      metOn: next?.effectiveOn,
+      rule: escalated
+        ? `TAF review within ${describePeriod(interval.latest)} of the last TAF, needs having escalated`
+        : `TAF review every ${describePeriod(interval.target)}, ${describePeriod(interval.latest)} at most`,
+    });
+  }
+  const minutes = ofType('minutes-shared');
+  for (const taf of tafs) {
+    const shared = minutes.find((m) => m.type === 'minutes-shared' && m.data.tafDate === taf.effectiveOn);
+    push({
+      kind: 'taf-minutes',
+      from: taf.effectiveOn,
+      due: addPeriod(calendar, taf.effectiveOn, t.tafMinutes.within),
+      metBy: shared?.id,
+      metOn: shared?.effectiveOn,
+      rule: `Minutes shared with the family and agencies within ${describePeriod(t.tafMinutes.within)} of the TAF`,
+    });
+  }
+
+  // Case recording (seed 000: within 2 WD of contact or information received).
+  const recordings = ofType('case-recorded');
+  const seen = new Set<string>();
+  for (const e of afterAllocation) {
+    if (!RECORDABLE.has(e.type) || seen.has(e.effectiveOn)) continue;
+    seen.add(e.effectiveOn); // one recording obligation a day: a record brought up to date covers the day
+    const recorded = recordings.find((r) => r.effectiveOn >= e.effectiveOn);
+    push({
+      kind: 'case-recording',
+      from: e.effectiveOn,
+      due: addPeriod(calendar, e.effectiveOn, t.caseRecording.within),
+      metBy: recorded?.id,
+      metOn: recorded?.effectiveOn,
+      rule: `Case recorded within ${describePeriod(t.caseRecording.within)} of contact or information received`,
+    });
+  }
+
+  // Supervision (seed 000: monthly; record returned in 10 WD, authorised in 20 WD).
+  const supervisions = ofType('supervision-held');
+  let supervisionFrom = allocatedOn;
+  for (let i = 0; i <= supervisions.length; i++) {
+    const held = supervisions[i];
+    push({
+      kind: 'supervision',
+      from: supervisionFrom,
+      due: addPeriod(calendar, supervisionFrom, t.supervision.every),
+      metBy: held?.id,
+      metOn: held?.effectiveOn,
+      rule: `Case supervision every ${describePeriod(t.supervision.every)}`,
+    });
+    if (held) supervisionFrom = held.effectiveOn;
+  }
+  const returned = ofType('supervision-record-returned');
+  const authorised = ofType('supervision-record-authorised');
+  for (const s of supervisions) {
+    const r = returned.find((e) => e.type === 'supervision-record-returned' && e.data.supervisionDate === s.effectiveOn);
+    push({
+      kind: 'supervision-record',
+      from: s.effectiveOn,
+      due: addPeriod(calendar, s.effectiveOn, t.supervisionRecord.within),
+      metBy: r?.id,
+      metOn: r?.effectiveOn,
+      rule: `Supervision record returned within ${describePeriod(t.supervisionRecord.within)}`,
+    });
+    const a = authorised.find((e) => e.type === 'supervision-record-authorised' && e.data.supervisionDate === s.effectiveOn);
+    push({
+      kind: 'supervision-authorised',
+      from: s.effectiveOn,
+      due: addPeriod(calendar, s.effectiveOn, t.supervisionAuthorised.within),
+      metBy: a?.id,
+      metOn: a?.effectiveOn,
+      rule: `Supervision record authorised within ${describePeriod(t.supervisionAuthorised.within)}`,
+    });
+  }
+
+  // CAF review (seed 000: the existing CAF reviewed at the 6-month stage), from its authorisation.
+  const cafReviews = ofType('caf-reviewed');
+  for (const episode of episodes) {
+    if (!episode.authorisedOn) continue;
+    const from = episode.authorisedOn;
+    const review = cafReviews.find((r) => r.effectiveOn >= from && (episode.until === undefined || r.effectiveOn <= episode.until));
+    push({
+      kind: 'caf-review',
+      from,
+      due: addPeriod(calendar, from, t.cafReview.within),
+      metBy: review?.id,
+      metOn: review?.effectiveOn,
+      rule: `CAF reviewed at ${describePeriod(t.cafReview.within)}`,
+    });
+  }
+
+  // Maximum case length (seed 003: a CAF should not stay open more than a year), where the policy sets one.
+  if (t.caseDuration.maximum) {
+    push({
+      kind: 'case-duration',
+      from: allocatedOn,
+      due: addPeriod(calendar, allocatedOn, t.caseDuration.maximum),
+      metBy: closure?.id,
+      metOn: closedOn,
+      rule: `Case closed or a new episode started within ${describePeriod(t.caseDuration.maximum)}`,
+    });
+  }
+  return out;
+}
+
+export type Rag = 'red' | 'amber' | 'green';
+
+/**
+ * Red / amber / green for a worker's card: red when overdue or met late, amber when due within
+ * `amberWithin` working days or past a TAF review's target, green otherwise.
+ */
+export function ragOf(o: Obligation, today: LocalDate, calendar: WorkingDayCalendar, amberWithin = 2): Rag {
+  switch (o.status) {
+    case 'overdue':
+    case 'met-late':
+      return 'red';
+    case 'due-today':
+      return 'amber';
+    case 'upcoming':
+      return today >= o.due || calendar.workingDaysBetween(today, o.due) <= amberWithin ? 'amber' : 'green';
+    default:
+      return 'green';
+  }
+}
+
+/** Obligations still to meet, soonest first. */
+export function openObligations(all: readonly Obligation[]): Obligation[] {
+  return all
+    .filter((o) => o.status === 'upcoming' || o.status === 'due-today' || o.status === 'overdue')
+    .sort((a, b) => (a.due < b.due ? -1 : a.due > b.due ? 1 : 0));
+}
