@@ -154,3 +154,8 @@ export function createCalendar(options: CalendarOptions = {}): WorkingDayCalenda
   };
   return calendar;
 }
+
+/** The calendar a policy counts in: bank holidays plus the authority's own closure days. */
+export function calendarFor(policy: { calendar: { closureDays: ReadonlyArray<ClosureDay> } }): WorkingDayCalendar {
+  return createCalendar({ closureDays: policy.calendar.closureDays });
+}
