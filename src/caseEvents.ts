@@ -140,7 +140,9 @@ export function validateNewEvent(input: unknown): NewCaseEvent {
 
 /** The events still standing: those withdrawn by `entered-in-error` are left out (they stay in the log). */
 export function standingEvents(events: readonly CaseEvent[]): CaseEvent[] {
-  const withdrawn = new Set<string>();
-  for (const e of events) if (e.type === 'entered-in-error') withdrawn.add(e.data.eventId);
-  return withdrawn.size === 0 ? events.filter((e) => e.type !== 'entered-in-error') : events.filter((e) => e.type !== 'entered-in-error' && !withdrawn.has(e.id));
+  let withdrawn: Set<string> | undefined;
+  for (const e of events) if (e.type === 'entered-in-error') (withdrawn ??= new Set()).add(e.data.eventId);
+  if (!withdrawn) return events.slice();
+  const gone = withdrawn;
+  return events.filter((e) => e.type !== 'entered-in-error' && !gone.has(e.id));
 }
