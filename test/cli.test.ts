@@ -111,3 +111,12 @@ describe('the installed command', () => {
     });
   });
 });
+
+describe('the policy in force', () => {
+  test('EARLYHELP_POLICY chooses the policy when --policy is not given', async () => {
+    const c = captured();
+    c.io.env = { EARLYHELP_POLICY: 'policies/regional-three-monthly.json' };
+    expect(await runCli(['deadlines', '--allocated', '2026-11-23', '--json', '--today', '2026-11-23'], c.io)).toBe(0);
+    expect(JSON.parse(c.out()).find((o: { kind: string }) => o.kind === 'caf-assessment').due).toBe('2026-12-21');
+  });
+});

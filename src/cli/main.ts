@@ -27,11 +27,8 @@ export const EXIT = { ok: 0, failed: 1, badInput: 2 } as const;
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 
-function loadPolicyOption(file: string | undefined) {
-  return loadPolicy(file ?? DEFAULT_POLICY_FILE);
-}
-
 export function buildProgram(io: CliIo): Command {
+  const loadPolicyOption = (file: string | undefined) => loadPolicy(file ?? io.env.EARLYHELP_POLICY ?? DEFAULT_POLICY_FILE);
   const program = new Command('earlyhelp')
     .description('Early Help timescales, case log and staff directory: the administrators\u2019 command line')
     .exitOverride()
@@ -57,9 +54,10 @@ export function buildProgram(io: CliIo): Command {
   const policyCommand = program.command('policy').description('practice policy files');
   policyCommand
     .command('check')
-    .argument('[file]', 'policy file', DEFAULT_POLICY_FILE)
+    .argument('[file]', 'policy file (default: $EARLYHELP_POLICY or policies/default.json)')
     .description('validate a policy file and print its timescales')
-    .action((file: string) => {
+    .action((given: string | undefined) => {
+      const file = given ?? io.env.EARLYHELP_POLICY ?? DEFAULT_POLICY_FILE;
       const policy = loadPolicy(file);
       const rows = Object.entries(policy.timescales).map(([name, s]) => {
         const setting = s as Record<string, unknown>;
