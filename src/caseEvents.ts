@@ -31,6 +31,14 @@ export type ClosureReason = (typeof CLOSURE_REASONS)[number];
 /** The data each kind of event carries, by event type. */
 export const eventDataSchemas = {
   allocated: z.object({
+    /** The family and the children: stored for the worker, never shown in a preview, log line or subject. */
+    family: z
+      .object({
+        name: text(200).min(1),
+        children: z.array(z.object({ name: text(200).min(1), dateOfBirth: localDate.optional() })).max(20).default([]),
+      })
+      .optional(),
+    referralReason: text(4000).optional(),
     leadProfessional: staffId,
     manager: staffId,
     caseloadPoints: z.number().int().min(0).max(100),
