@@ -1,0 +1,49 @@
+import { StaffMember } from './staff';
+
+/**
+ * Who may see and do what on a case. Access follows the case and the role (DOMAIN.md): a worker
+ * their own cases, a manager their team's, Business Support what their role needs (reading the
+ * team's cases to check forms and keep the tracking sheet), an administrator the directory only.
+ * Decided on the server from the case and the user, never from anything a card carries.
+ */
+export type CaseAction = 'read' | 'log-work' | 'decide-caf' | 'approve-closure' | 'reallocate';
+
+/** What access is judged on: the case's lead professional, its manager, and the team it sits in. */
+export interface CaseAccessFacts {
+  leadProfessional: string;
+  manager: string;
+  team: string;
+}
+
+export function permits(actor: StaffMember, action: CaseAction, c: CaseAccessFacts): boolean {
+  if (!actor.active) return false;
+  const ownCase = c.leadProfessional === actor.id;
+  const teamCase = c.team === actor.team || c.manager === actor.id;
+  switch (actor.role) {
+    case 'worker':
+      return ownCase && (action === 'read' || action === 'log-work');
+    case 'manager':
+      // A manager never authorises a CAF on a case they hold as lead professional themselves.
+      if (action === 'decide-caf' || action === 'approve-closure') return teamCase && !ownCase;
+      return teamCase || ownCase;
+    case 'business-support':
+      return teamCase && action === 'read';
+    case 'administrator':
+      return false;
+  }
+}
+
+export class AccessDeniedError extends Error {
+  constructor(readonly action: CaseAction, readonly reference: string) {
+    super(`You cannot ${ACTION_WORDS[action]} case ${reference}.`);
+    this.name = 'AccessDeniedError';
+  }
+}
+
+const ACTION_WORDS: Record<CaseAction, string> = {
+  read: 'open',
+  'log-work': 'record work on',
+  'decide-caf': 'authorise the CAF of',
+  'approve-closure': 'approve the closure of',
+  reallocate: 'reallocate',
+};
