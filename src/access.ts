@@ -6,7 +6,7 @@ import { StaffMember } from './staff';
  * team's cases to check forms and keep the tracking sheet), an administrator the directory only.
  * Decided on the server from the case and the user, never from anything a card carries.
  */
-export type CaseAction = 'read' | 'log-work' | 'decide-caf' | 'approve-closure' | 'reallocate';
+export type CaseAction = 'read' | 'log-work' | 'decide-caf' | 'approve-closure' | 'allocate' | 'reallocate';
 
 /** What access is judged on: the case's lead professional, its manager, and the team it sits in. */
 export interface CaseAccessFacts {
@@ -23,6 +23,7 @@ export function permits(actor: StaffMember, action: CaseAction, c: CaseAccessFac
     case 'worker':
       return ownCase && (action === 'read' || action === 'log-work');
     case 'manager':
+      if (action === 'allocate') return actor.team === c.team;
       // A manager never authorises a CAF on a case they hold as lead professional themselves.
       if (action === 'decide-caf' || action === 'approve-closure') return teamCase && !ownCase;
       return teamCase || ownCase;
@@ -45,5 +46,6 @@ const ACTION_WORDS: Record<CaseAction, string> = {
   'log-work': 'record work on',
   'decide-caf': 'authorise the CAF of',
   'approve-closure': 'approve the closure of',
+  allocate: 'allocate',
   reallocate: 'reallocate',
 };
