@@ -122,6 +122,11 @@ export type NewCaseEvent = {
   [T in CaseEventType]: { type: T; by: string; effectiveOn: LocalDate; data: z.input<(typeof eventDataSchemas)[T]> };
 }[CaseEventType];
 
+/** A new event once validated: its data normalised to what the log stores. */
+export type ValidNewEvent = {
+  [T in CaseEventType]: { type: T; by: string; effectiveOn: LocalDate; data: EventData<T> };
+}[CaseEventType];
+
 export class InvalidEventError extends Error {
   constructor(readonly field: string, readonly reason: string) {
     super(`${field}: ${reason}`);
@@ -130,7 +135,7 @@ export class InvalidEventError extends Error {
 }
 
 /** Validates a new event and returns it with its data normalised; throws naming the field. */
-export function validateNewEvent(input: unknown): NewCaseEvent {
+export function validateNewEvent(input: unknown): ValidNewEvent {
   const base = z
     .object({ type: z.enum(CASE_EVENT_TYPES as [CaseEventType, ...CaseEventType[]]), by: staffId, effectiveOn: localDate, data: z.unknown() })
     .safeParse(input);
@@ -143,7 +148,7 @@ export function validateNewEvent(input: unknown): NewCaseEvent {
     const issue = parsed.error.issues[0];
     throw new InvalidEventError(['data', ...issue.path].join('.'), issue.message);
   }
-  return { ...base.data, data: parsed.data } as NewCaseEvent;
+  return { ...base.data, data: parsed.data } as ValidNewEvent;
 }
 
 /** The events still standing: those withdrawn by `entered-in-error` are left out (they stay in the log). */

@@ -1,0 +1,229 @@
+import { randomUUID } from 'node:crypto';
+import { CaseEvent, NewCaseEvent, ValidNewEvent, validateNewEvent } from '../caseEvents';
+import { LocalDate } from '../localDate';
+import { recordAudit } from './audit';
+import { summaryChangesOf } from './caseSummary';
+import { Database } from './database';
+
+/**
+ * The case event log on PostgreSQL. Appends are checked against the case's version, so two
+ * writers never lose or reorder an event; each append is one transaction, so a crash mid-write
+ * leaves the case as it was. Every read and change is audited.
+ */
+
+export class VersionConflictError extends Error {
+  constructor(readonly caseId: string, readonly expected: number, readonly actual: number) {
+    super(`Case ${caseId} has changed (version ${actual}, expected ${expected}): read it again.`);
+    this.name = 'VersionConflictError';
+  }
+}
+
+export class CaseNotFoundError extends Error {
+  constructor(readonly caseId: string) {
+    super(`No case ${caseId}.`);
+    this.name = 'CaseNotFoundError';
+  }
+}
+
+export class DuplicateReferenceError extends Error {
+  constructor(readonly reference: string) {
+    super(`Case ${reference} already exists.`);
+    this.name = 'DuplicateReferenceError';
+  }
+}
+
+export interface CaseRecord {
+  caseId: string;
+  reference: string;
+  version: number;
+  events: CaseEvent[];
+}
+
+export interface CaseSummaryRow {
+  caseId: string;
+  reference: string;
+  version: number;
+  leadProfessional: string | null;
+  manager: string | null;
+  status: string;
+  allocatedOn: LocalDate | null;
+  closedOn: LocalDate | null;
+}
+
+interface EventRow {
+  id: string;
+  case_id: string;
+  sequence: number;
+  type: CaseEvent['type'];
+  by_staff: string;
+  recorded_at: string;
+  effective_on: LocalDate;
+  data: CaseEvent['data'];
+}
+
+const toEvent = (r: EventRow): CaseEvent =>
+  ({ id: r.id, caseId: r.case_id, sequence: r.sequence, type: r.type, by: r.by_staff, recordedAt: r.recorded_at, effectiveOn: r.effective_on, data: r.data }) as CaseEvent;
+
+const EVENT_COLUMNS = 'id, case_id, sequence, type, by_staff, recorded_at, effective_on, data';
+
+export interface AppendOptions {
+  actor: string;
+  /** A retried request with the same key records nothing more (e.g. a Teams activity id). */
+  idempotencyKey?: string;
+  /** More writes that must land with the events or not at all (e.g. an e-mail queued in the outbox). */
+  alsoInTransaction?: (tx: Database, record: CaseRecord) => Promise<void>;
+}
+
+export type CaseLog = ReturnType<typeof createCaseLog>;
+
+export function createCaseLog(db: Database) {
+  async function readIn(q: Database, caseId: string): Promise<CaseRecord> {
+    const [row] = await q.query<{ reference: string; version: number }>('SELECT reference, version FROM cases WHERE id = $1', [caseId]);
+    if (!row) throw new CaseNotFoundError(caseId);
+    const events = await q.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM case_events WHERE case_id = $1 ORDER BY sequence`, [caseId]);
+    return { caseId, reference: row.reference, version: row.version, events: events.map(toEvent) };
+  }
+
+  async function alreadyDone(q: Database, idempotencyKey: string | undefined): Promise<string | null> {
+    if (!idempotencyKey) return null;
+    const [row] = await q.query<{ case_id: string }>('SELECT case_id FROM case_events WHERE idempotency_key = $1', [idempotencyKey]);
+    return row?.case_id ?? null;
+  }
+
+  /** Writes events after `version`; the caller holds the transaction and has checked the version. */
+  async function insertEvents(tx: Database, caseId: string, version: number, events: ValidNewEvent[], idempotencyKey?: string): Promise<void> {
+    for (const [i, e] of events.entries()) {
+      await tx.query(`INSERT INTO case_events (id, case_id, sequence, type, by_staff, effective_on, data, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
+        randomUUID(),
+        caseId,
+        version + i + 1,
+        e.type,
+        e.by,
+        e.effectiveOn,
+        JSON.stringify(e.data),
+        // The key marks the first event of the batch: enough to recognise the batch again.
+        i === 0 ? idempotencyKey ?? null : null,
+      ]);
+    }
+    const change = summaryChangesOf(events);
+    const columns = Object.keys(change) as Array<keyof typeof change>;
+    if (columns.length) {
+      await tx.query(`UPDATE cases SET ${columns.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`, [caseId, ...columns.map((c) => change[c] ?? null)]);
+    }
+  }
+
+  /**
+   * Two deliveries of the same request racing: the loser finds the version moved on (or its insert
+   * hits the unique key). If the winner wrote this very request, answer as the winner did.
+   */
+  async function onceOnly(idempotencyKey: string | undefined, write: () => Promise<CaseRecord>): Promise<CaseRecord> {
+    try {
+      return await write();
+    } catch (e) {
+      const err = e as { code?: string; constraint?: string; message?: string };
+      const raced = e instanceof VersionConflictError || (err.code === '23505' && /idempotency/.test(`${err.constraint ?? ''} ${err.message ?? ''}`));
+      if (!idempotencyKey || !raced) throw e;
+      const caseId = await alreadyDone(db, idempotencyKey);
+      if (!caseId) throw e;
+      return readIn(db, caseId);
+    }
+  }
+
+  const log = {
+    /** Creates the case with its allocation, atomically. */
+    async openCase(input: { reference: string; allocation: NewCaseEvent; actor: string; idempotencyKey?: string; alsoInTransaction?: AppendOptions['alsoInTransaction'] }): Promise<CaseRecord> {
+      const allocation = validateNewEvent(input.allocation);
+      if (allocation.type !== 'allocated') throw new Error('A case opens with its allocation.');
+      return onceOnly(input.idempotencyKey, () => db.transaction(async (tx) => {
+        const done = await alreadyDone(tx, input.idempotencyKey);
+        if (done) return readIn(tx, done);
+        const [clash] = await tx.query('SELECT 1 FROM cases WHERE reference = $1', [input.reference]);
+        if (clash) throw new DuplicateReferenceError(input.reference);
+        const caseId = randomUUID();
+        try {
+          await tx.query('INSERT INTO cases (id, reference, version) VALUES ($1, $2, 1)', [caseId, input.reference]);
+        } catch (e) {
+          if ((e as { code?: string }).code === '23505') throw new DuplicateReferenceError(input.reference);
+          throw e;
+        }
+        await insertEvents(tx, caseId, 0, [allocation], input.idempotencyKey);
+        await recordAudit(tx, { actor: input.actor, action: 'case.open', caseId, detail: { events: ['allocated'] } });
+        const record = await readIn(tx, caseId);
+        await input.alsoInTransaction?.(tx, record);
+        return record;
+      }));
+    },
+
+    /** Appends events if the case is still at `expectedVersion`; otherwise VersionConflictError and nothing is written. */
+    async append(caseId: string, expectedVersion: number, events: NewCaseEvent[], opts: AppendOptions): Promise<CaseRecord> {
+      const valid = events.map((e) => validateNewEvent(e));
+      if (valid.length === 0) throw new Error('Nothing to append.');
+      return onceOnly(opts.idempotencyKey, () => db.transaction(async (tx) => {
+        const done = await alreadyDone(tx, opts.idempotencyKey);
+        if (done) return readIn(tx, done);
+        const moved = await tx.query('UPDATE cases SET version = version + $3 WHERE id = $1 AND version = $2 RETURNING version', [caseId, expectedVersion, valid.length]);
+        if (moved.length === 0) {
+          const [row] = await tx.query<{ version: number }>('SELECT version FROM cases WHERE id = $1', [caseId]);
+          if (!row) throw new CaseNotFoundError(caseId);
+          throw new VersionConflictError(caseId, expectedVersion, row.version);
+        }
+        await insertEvents(tx, caseId, expectedVersion, valid, opts.idempotencyKey);
+        await recordAudit(tx, { actor: opts.actor, action: 'case.append', caseId, detail: { events: valid.map((e) => e.type), version: expectedVersion + valid.length } });
+        const record = await readIn(tx, caseId);
+        await opts.alsoInTransaction?.(tx, record);
+        return record;
+      }));
+    },
+
+    async read(caseId: string, opts: { actor: string }): Promise<CaseRecord> {
+      const record = await readIn(db, caseId);
+      await recordAudit(db, { actor: opts.actor, action: 'case.read', caseId, detail: { version: record.version } });
+      return record;
+    },
+
+    async findByReference(reference: string, opts: { actor: string }): Promise<CaseRecord | null> {
+      const [row] = await db.query<{ id: string }>('SELECT id FROM cases WHERE reference = $1', [reference]);
+      return row ? log.read(row.id, opts) : null;
+    },
+
+    /** Summaries from the read model; an unfiltered list is for administrators' tools. */
+    async listCases(filter: { leadProfessional?: string; manager?: string; status?: string; leadProfessionals?: string[] }, opts: { actor: string }): Promise<CaseSummaryRow[]> {
+      const rows = await db.query<{ id: string; reference: string; version: number; lead_professional: string | null; manager: string | null; status: string; allocated_on: LocalDate | null; closed_on: LocalDate | null }>(
+        `SELECT id, reference, version, lead_professional, manager, status, allocated_on, closed_on FROM cases
+          WHERE ($1::text IS NULL OR lead_professional = $1) AND ($2::text IS NULL OR manager = $2) AND ($3::text IS NULL OR status = $3)
+            AND ($4::text[] IS NULL OR lead_professional = ANY($4::text[]))
+          ORDER BY reference`,
+        [filter.leadProfessional ?? null, filter.manager ?? null, filter.status ?? null, filter.leadProfessionals ?? null],
+      );
+      await recordAudit(db, { actor: opts.actor, action: 'case.list', detail: { count: rows.length } });
+      return rows.map((r) => ({ caseId: r.id, reference: r.reference, version: r.version, leadProfessional: r.lead_professional, manager: r.manager, status: r.status, allocatedOn: r.allocated_on, closedOn: r.closed_on }));
+    },
+
+    /** Every case with its events, for batch work (the scheduler, reports, the benchmark); not audited per case. */
+    async *allCases(batchSize = 500): AsyncGenerator<CaseRecord> {
+      let after = '';
+      for (;;) {
+        const cases = await db.query<{ id: string; reference: string; version: number }>('SELECT id, reference, version FROM cases WHERE id > $1 ORDER BY id LIMIT $2', [after, batchSize]);
+        if (cases.length === 0) return;
+        const ids = cases.map((c) => c.id);
+        const rows = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM case_events WHERE case_id = ANY($1::text[]) ORDER BY case_id, sequence`, [ids]);
+        const byCase = new Map<string, CaseEvent[]>(ids.map((id) => [id, []]));
+        for (const r of rows) byCase.get(r.case_id)!.push(toEvent(r));
+        for (const c of cases) yield { caseId: c.id, reference: c.reference, version: c.version, events: byCase.get(c.id)! };
+        after = ids[ids.length - 1];
+      }
+    },
+  };
+  return log;
+}
+
+/** Runs `attempt` again when another writer got there first; the attempt re-reads and re-decides. */
+export async function retryOnConflict<T>(attempt: () => Promise<T>, tries = 5): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await attempt();
+    } catch (e) {
+      if (!(e instanceof VersionConflictError) || i >= tries) throw e;
+    }
+  }
+}
