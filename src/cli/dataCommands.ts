@@ -1,5 +1,171 @@
+import fs from 'node:fs';
 import type { Command } from 'commander';
+import { calendarFor } from '../calendar';
+import { londonDateOf } from '../localDate';
+import { obligations } from '../obligations';
+import { DEFAULT_POLICY_FILE, loadPolicy } from '../policy';
+import { parseStaffCsv, StaffError, validateStaffMember } from '../staff';
+import { readAudit } from '../storage/audit';
+import { createCaseLog } from '../storage/caseLog';
+import { Database, databaseOptionsFromEnv, openDatabase } from '../storage/database';
+import { migrate, pendingMigrations } from '../storage/migrations';
+import { createStaffDirectory } from '../storage/staffDirectory';
 import type { CliIo } from './main';
+import { table } from './table';
+import { UsageError } from './usageError';
 
-/** Commands that read or change the database (migrate, cases, audit, staff). */
-export function registerDataCommands(_program: Command, _io: CliIo): void {}
+/** Commands that read or change the database: migrate, staff, cases, case, audit. */
+export function registerDataCommands(program: Command, io: CliIo): void {
+  /** The administrator's reads and changes are audited under this name. */
+  const actor = `cli:${io.env.USER ?? 'administrator'}`;
+
+  async function withDatabase<T>(fn: (db: Database) => Promise<T>, options: { migrate?: boolean } = { migrate: true }): Promise<T> {
+    const db = await openDatabase(databaseOptionsFromEnv(io.env));
+    try {
+      if (options.migrate) await migrate(db);
+      return await fn(db);
+    } finally {
+      await db.close();
+    }
+  }
+
+  program
+    .command('migrate')
+    .description('bring the database schema up to date ($DATABASE_URL, or the embedded database in $EARLYHELP_DATA_DIR)')
+    .option('--status', 'list pending migrations and change nothing')
+    .action((options: { status?: boolean }) =>
+      withDatabase(
+        async (db) => {
+          if (options.status) {
+            const pending = await pendingMigrations(db);
+            io.stdout(pending.length ? pending.map((m) => `pending ${m.version} ${m.name}\n`).join('') : 'up to date\n');
+            return;
+          }
+          const applied = await migrate(db);
+          io.stdout(applied.length ? applied.map((m) => `applied ${m.version} ${m.name}\n`).join('') : 'up to date\n');
+        },
+        { migrate: false },
+      ),
+    );
+
+  const staff = program.command('staff').description('the staff directory');
+  staff
+    .command('import')
+    .argument('<file>', 'CSV with columns id,name,email,role,team,lineManager,capacityPoints[,active]')
+    .description('add or update staff from a CSV file, all or nothing')
+    .action((file: string) => {
+      let text: string;
+      try {
+        text = fs.readFileSync(file, 'utf8');
+      } catch (e) {
+        throw new UsageError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+      }
+      return withDatabase(async (db) => {
+        const directory = createStaffDirectory(db);
+        const known = await directory.all();
+        const members = toUsage(() => parseStaffCsv(text, file, known));
+        await directory.save(members, actor);
+        io.stdout(`imported ${members.length} staff from ${file}\n`);
+      });
+    });
+  staff
+    .command('add')
+    .description('add or update one member of staff')
+    .requiredOption('--id <guid>', 'Entra ID object id')
+    .requiredOption('--name <name>', 'full name')
+    .requiredOption('--email <email>', 'work e-mail')
+    .requiredOption('--role <role>', 'worker, manager, business-support or administrator')
+    .requiredOption('--team <team>', 'team name')
+    .option('--line-manager <idOrEmail>', 'line manager (id or e-mail, already in the directory)')
+    .option('--capacity <points>', 'caseload capacity in points', '0')
+    .action((o: { id: string; name: string; email: string; role: string; team: string; lineManager?: string; capacity: string }) =>
+      withDatabase(async (db) => {
+        const directory = createStaffDirectory(db);
+        const member = toUsage(() => validateStaffMember({ id: o.id, name: o.name, email: o.email, role: o.role, team: o.team, lineManager: o.lineManager, capacityPoints: o.capacity }, 'staff add'));
+        if (member.lineManager) {
+          const known = await directory.all();
+          const manager = known.find((m) => m.id === member.lineManager || m.email === member.lineManager);
+          if (!manager) throw new UsageError(`--line-manager: ${member.lineManager} is not in the directory`);
+          member.lineManager = manager.id;
+        }
+        await directory.save([member], actor);
+        io.stdout(`saved ${member.name} (${member.role}, ${member.team})\n`);
+      }),
+    );
+  staff
+    .command('list')
+    .description('list the staff directory')
+    .action(() =>
+      withDatabase(async (db) => {
+        const all = await createStaffDirectory(db).all();
+        io.stdout(table(['id', 'name', 'role', 'team', 'capacity', 'active'], all.map((m) => [m.id, m.name, m.role, m.team, String(m.capacityPoints), m.active ? 'yes' : 'no'])));
+      }),
+    );
+
+  program
+    .command('cases')
+    .description('list cases: reference, lead professional, status (no family details)')
+    .option('--status <status>', 'open, closure-requested or closed')
+    .action((o: { status?: string }) =>
+      withDatabase(async (db) => {
+        if (o.status && !['open', 'closure-requested', 'closed'].includes(o.status)) throw new UsageError(`--status: ${o.status} is not open, closure-requested or closed`);
+        const rows = await createCaseLog(db).listCases({ status: o.status }, { actor });
+        io.stdout(table(['reference', 'lead professional', 'manager', 'status', 'allocated', 'version'], rows.map((r) => [r.reference, r.leadProfessional ?? '', r.manager ?? '', r.status, r.allocatedOn ?? '', String(r.version)])));
+      }),
+    );
+
+  program
+    .command('case')
+    .description("one case's event log and obligations (event types and dates, no family details); the read is audited")
+    .argument('<reference>', 'case reference')
+    .option('--policy <file>', 'practice policy file')
+    .option('--json', 'print JSON')
+    .action((reference: string, o: { policy?: string; json?: boolean }) =>
+      withDatabase(async (db) => {
+        const record = await createCaseLog(db).findByReference(reference.toUpperCase(), { actor });
+        if (!record) throw new UsageError(`<reference>: no case ${reference}`);
+        const policy = loadPolicy(o.policy ?? io.env.EARLYHELP_POLICY ?? DEFAULT_POLICY_FILE);
+        const owed = obligations(record.events, policy, calendarFor(policy), londonDateOf(io.now()));
+        const events = record.events.map((e) => ({ sequence: e.sequence, type: e.type, effectiveOn: e.effectiveOn, by: e.by, recordedAt: e.recordedAt }));
+        if (o.json) {
+          io.stdout(`${JSON.stringify({ reference: record.reference, version: record.version, events, obligations: owed }, null, 2)}\n`);
+          return;
+        }
+        io.stdout(`${record.reference} (version ${record.version})\n\n`);
+        io.stdout(table(['#', 'event', 'on', 'by', 'recorded at'], events.map((e) => [String(e.sequence), e.type, e.effectiveOn, e.by, e.recordedAt])));
+        io.stdout('\n');
+        io.stdout(table(['obligation', 'due', 'latest', 'status'], owed.map((x) => [x.kind, x.due, x.latest ?? '', x.status])));
+      }),
+    );
+
+  program
+    .command('audit')
+    .description('who read or changed what, newest first')
+    .option('--case <reference>', 'one case')
+    .option('--actor <id>', 'one person')
+    .option('--limit <n>', 'how many', '50')
+    .action((o: { case?: string; actor?: string; limit: string }) =>
+      withDatabase(async (db) => {
+        const limit = Number(o.limit);
+        if (!Number.isInteger(limit) || limit < 1) throw new UsageError(`--limit: ${o.limit} is not a positive whole number`);
+        let caseId: string | undefined;
+        if (o.case) {
+          const [row] = await db.query<{ id: string }>('SELECT id FROM cases WHERE reference = $1', [o.case.toUpperCase()]);
+          if (!row) throw new UsageError(`--case: no case ${o.case}`);
+          caseId = row.id;
+        }
+        const rows = await readAudit(db, { caseId, actor: o.actor, limit });
+        io.stdout(table(['at', 'actor', 'action', 'case', 'detail'], rows.map((r) => [r.at, r.actor, r.action, r.case_id ?? '', JSON.stringify(r.detail)])));
+      }),
+    );
+}
+
+/** Staff validation errors are bad input: exit 2 with the row and field named. */
+function toUsage<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof StaffError) throw new UsageError(e.message);
+    throw e;
+  }
+}

@@ -1,4 +1,5 @@
 import caseLog from './001_case_log';
+import staffAndBot from './002_staff_and_bot';
 
 export interface Migration {
   version: number;
@@ -7,4 +8,4 @@ export interface Migration {
 }
 
 /** Every migration, in the order they apply. A migration once released is never edited: add the next one. */
-export const MIGRATIONS: readonly Migration[] = [caseLog];
+export const MIGRATIONS: readonly Migration[] = [caseLog, staffAndBot];

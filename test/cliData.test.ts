@@ -1,0 +1,111 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { CliIo, runCli } from '../src/cli/main';
+import { parseLocalDate } from '../src/localDate';
+import { createCaseLog } from '../src/storage/caseLog';
+import { openDatabase } from '../src/storage/database';
+import { serverDatabase, TestDatabase } from './helpers/database';
+
+const MORGAN = '11111111-1111-4111-8111-111111111111';
+const SAM = '22222222-2222-4222-8222-222222222222';
+
+let t: TestDatabase;
+beforeAll(async () => {
+  t = await serverDatabase();
+});
+afterAll(async () => t?.dispose());
+
+async function cli(env: NodeJS.ProcessEnv, ...argv: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const io: CliIo = { stdout: (s) => void out.push(s), stderr: (s) => void err.push(s), env: { USER: 'ada', ...env }, now: () => new Date('2026-11-30T10:00:00Z') };
+  const code = await runCli(argv, io);
+  return { code, stdout: out.join(''), stderr: err.join('') };
+}
+
+describe('earlyhelp with a database', () => {
+  const server = () => ({ DATABASE_URL: t.url! });
+
+  test('migrate reports what it applied, then that the database is up to date', async () => {
+    const fresh = await serverDatabase({ migrated: false });
+    try {
+      const first = await cli({ DATABASE_URL: fresh.url! }, 'migrate');
+      expect(first.code).toBe(0);
+      expect(first.stdout).toMatch(/^applied 1 case log$/m);
+      expect((await cli({ DATABASE_URL: fresh.url! }, 'migrate', '--status')).stdout).toBe('up to date\n');
+    } finally {
+      await fresh.dispose();
+    }
+  });
+
+  test('staff import reads a CSV all or nothing, and staff list shows it', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'staff-'));
+    const good = path.join(dir, 'staff.csv');
+    fs.writeFileSync(
+      good,
+      ['id,name,email,role,team,lineManager,capacityPoints', `${MORGAN},Morgan Reid,morgan@council.example,manager,North,,0`, `${SAM},Sam Patel,sam@council.example,worker,North,morgan@council.example,20`].join('\n'),
+    );
+    expect(await cli(server(), 'staff', 'import', good)).toMatchObject({ code: 0, stdout: `imported 2 staff from ${good}\n` });
+    const bad = path.join(dir, 'bad.csv');
+    fs.writeFileSync(bad, ['id,name,email,role,team,lineManager,capacityPoints', `33333333-3333-4333-8333-333333333333,Alex Kim,alex@council.example,worker,North,,20`, `44444444-4444-4444-8444-444444444444,Jo,jo@council,boss,North,,0`].join('\n'));
+    const refused = await cli(server(), 'staff', 'import', bad);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/bad\.csv row 3: email: must be an e-mail address/);
+    const list = await cli(server(), 'staff', 'list');
+    expect(list.stdout).toMatch(/Sam Patel\s+worker\s+North\s+20\s+yes/);
+    expect(list.stdout).not.toContain('Alex Kim');
+  });
+
+  test('staff add names a bad field and exits 2', async () => {
+    const r = await cli(server(), 'staff', 'add', '--id', 'not-a-guid', '--name', 'X', '--email', 'x@council.example', '--role', 'worker', '--team', 'North');
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/staff add: id: must be an Entra ID object id/);
+  });
+
+  test('case shows the event log and obligations without family details, and the read is audited', async () => {
+    const db = await openDatabase({ databaseUrl: t.url });
+    try {
+      await createCaseLog(db).openCase({
+        reference: 'EH-CLI-1',
+        actor: MORGAN,
+        allocation: {
+          type: 'allocated',
+          by: MORGAN,
+          effectiveOn: parseLocalDate('2026-11-23'),
+          data: { leadProfessional: SAM, manager: MORGAN, caseloadPoints: 4, initialActions: 'Call the family', cafRequired: true, source: 'referral', family: { name: 'Secretname', children: [{ name: 'Hiddenchild' }] } },
+        },
+      });
+    } finally {
+      await db.close();
+    }
+    const shown = await cli(server(), 'case', 'eh-cli-1');
+    expect(shown.code).toBe(0);
+    expect(shown.stdout).toMatch(/^1\s+allocated\s+2026-11-23/m);
+    expect(shown.stdout).toMatch(/^telephone-contact\s+2026-11-25\s+overdue$/m);
+    expect(shown.stdout).not.toMatch(/Secretname|Hiddenchild|Call the family/);
+    const cases = await cli(server(), 'cases', '--status', 'open');
+    expect(cases.stdout).toMatch(/EH-CLI-1\s+22222222/);
+    const audit = await cli(server(), 'audit', '--case', 'EH-CLI-1');
+    expect(audit.stdout).toMatch(/cli:ada\s+case\.read/);
+    expect(await cli(server(), 'case', 'EH-NOPE')).toMatchObject({ code: 2, stderr: 'earlyhelp: <reference>: no case EH-NOPE\n' });
+  });
+
+  test('an unreachable database is a failure (exit 1), not bad input', async () => {
+    const r = await cli({ DATABASE_URL: 'postgres://postgres@127.0.0.1:1/none' }, 'migrate');
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/^earlyhelp: /);
+  });
+
+  test('with no DATABASE_URL the embedded database in EARLYHELP_DATA_DIR is used', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'earlyhelp-data-'));
+    try {
+      const r = await cli({ EARLYHELP_DATA_DIR: dir }, 'migrate');
+      expect(r).toMatchObject({ code: 0 });
+      expect(r.stdout).toMatch(/applied 2 /);
+      expect(fs.existsSync(path.join(dir, 'pglite', 'PG_VERSION'))).toBe(true);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
