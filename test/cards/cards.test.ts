@@ -1,0 +1,167 @@
+import Ajv from 'ajv';
+import { readReference } from '../helpers/shared';
+import {
+  allocationCard,
+  cafAuthorisationCard,
+  cafDecidedCard,
+  caseCard,
+  caseListCard,
+  helpCard,
+  noticeCard,
+  unknownUserCard,
+  welcomeCard,
+} from '../../bot/cards/cards';
+import { AdaptiveCard } from '../../bot/cards/template';
+import { LocalDate } from '../../src/localDate';
+
+// eslint-disable-next-line @typescript-eslint/no-require-imports
+const AC = require('adaptivecards/dist/adaptivecards.js');
+
+const d = (s: string) => s as LocalDate;
+const FAMILY = 'Fernsby';
+const CHILD = 'Tallulah';
+const ids = (n: number) => Array.from({ length: n }, (_, i) => `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`);
+
+const EXAMPLES: Array<[string, AdaptiveCard, { reference?: string }]> = [
+  ['welcome', welcomeCard(), {}],
+  ['help', helpCard('what is for lunch'), {}],
+  ['unknown user', unknownUserCard('your Early Help systems administrator'), {}],
+  ['notice', noticeCard({ title: 'Case EH-2041 allocated to you', summary: 'Case EH-2041 allocated to you', caseId: 'c1', reference: 'EH-2041' }), { reference: 'EH-2041' }],
+  ['notice without a case', noticeCard({ title: 'Done', summary: 'Done' }), {}],
+  [
+    'allocation',
+    allocationCard({ workers: [{ id: 'w1', name: 'Sam Patel', points: 14, capacity: 20 }, { id: 'w2', name: 'Alex Kim', points: 3, capacity: 20 }] }),
+    {},
+  ],
+  [
+    'allocation re-shown with an error and the values entered',
+    allocationCard({
+      workers: [{ id: 'w1', name: 'Sam Patel', points: 14, capacity: 20 }],
+      values: { reference: 'EH-2041', familyName: FAMILY, children: `${CHILD}, 2019-04-02`, source: 'cin-step-down', leadProfessional: 'w1', caseloadPoints: 7, cafRequired: false, initialActions: 'x'.repeat(3000) },
+      message: 'A CIN or SGCP step-down arrives with a plan: add the CAF Support Plan.',
+    }),
+    {},
+  ],
+  [
+    'case',
+    caseCard({
+      caseId: 'c1',
+      reference: 'EH-2041',
+      version: 3,
+      family: FAMILY,
+      leadProfessional: 'Sam Patel',
+      allocatedOn: d('2026-11-23'),
+      statusText: 'Open',
+      cafText: 'Due 2026-12-21',
+      obligations: [
+        { kind: 'telephone-contact', due: d('2026-11-25'), rag: 'red' },
+        { kind: 'taf-review', due: d('2027-02-15'), rag: 'amber' },
+        { kind: 'caf-assessment', due: d('2026-12-21'), rag: 'green' },
+      ],
+      today: d('2026-11-26'),
+      message: 'The contact date cannot be in the future.',
+    }),
+    { reference: 'EH-2041' },
+  ],
+  ['case with nothing outstanding', caseCard({ caseId: 'c1', reference: 'EH-1', version: 1, family: FAMILY, leadProfessional: 'Sam', allocatedOn: d('2026-11-23'), statusText: 'Closed', cafText: 'Not required', obligations: [], today: d('2026-11-26') }), { reference: 'EH-1' }],
+  [
+    'CAF authorisation in a personal chat',
+    cafAuthorisationCard({ caseId: 'c1', reference: 'EH-2041', submissionId: 's1', worker: 'Sam Patel', submittedOn: d('2026-12-18'), cafDue: d('2026-12-21'), canDecide: true, decider: 'Morgan Reid' }),
+    { reference: 'EH-2041' },
+  ],
+  [
+    'CAF authorisation in a channel, refreshed for 60 people',
+    cafAuthorisationCard({ caseId: 'c1', reference: 'EH-2041', submissionId: 's1', worker: 'Sam Patel', submittedOn: d('2026-12-18'), cafDue: d('2026-12-21'), canDecide: false, decider: 'Morgan Reid', refreshUserIds: ids(75) }),
+    { reference: 'EH-2041' },
+  ],
+  ['CAF decided', cafDecidedCard({ reference: 'EH-2041', outcome: 'returned', decidedBy: 'Morgan Reid', decidedAt: '2026-12-18 14:05', worker: 'Sam Patel', comments: 'Add the voice of the child' }), { reference: 'EH-2041' }],
+  ['my cases', caseListCard({ title: 'Your cases', empty: 'No cases.', cases: [{ caseId: 'c1', reference: 'EH-2041', next: 'Telephone contact by 2026-11-25', rag: 'red' }] }), {}],
+  ['my cases, none', caseListCard({ title: 'Your cases', empty: 'You have no open cases.', cases: [] }), {}],
+];
+
+function schemaValidator() {
+  const schema = JSON.parse(readReference('adaptive-cards/adaptive-card-1.5.0.schema.json'));
+  schema.$id = schema.id;
+  delete schema.id;
+  const ajv = new Ajv({ strict: false, allErrors: true });
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  ajv.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
+  return ajv.compile(schema);
+}
+
+function walk(node: unknown, visit: (n: Record<string, unknown>) => void): void {
+  if (Array.isArray(node)) node.forEach((n) => walk(n, visit));
+  else if (node && typeof node === 'object') {
+    visit(node as Record<string, unknown>);
+    Object.values(node).forEach((v) => walk(v, visit));
+  }
+}
+
+describe('Adaptive Cards', () => {
+  const validate = schemaValidator();
+
+  test.each(EXAMPLES)('%s validates against the Adaptive Card 1.5 schema', (_name, card) => {
+    const ok = validate(card);
+    expect(validate.errors ?? []).toEqual([]);
+    expect(ok).toBe(true);
+  });
+
+  test.each(EXAMPLES)('%s parses without warnings in the adaptivecards library', (_name, card) => {
+    const context = new AC.SerializationContext();
+    const parsed = new AC.AdaptiveCard();
+    parsed.parse(card, context);
+    const events = [];
+    for (let i = 0; i < context.eventCount; i++) events.push(context.getEventAt(i).message);
+    expect(events).toEqual([]);
+    const validation = parsed.validateProperties();
+    expect(validation.validationEvents.map((e: { message: string }) => e.message)).toEqual([]);
+  });
+
+  test.each(EXAMPLES)('%s is fully expanded, declares version 1.5 at most, and its actions carry their verb for the Submit fallback', (_name, card) => {
+    expect(JSON.stringify(card)).not.toContain('${');
+    expect(Number(card.version)).toBeLessThanOrEqual(1.5);
+    walk(card, (n) => {
+      if (n.type === 'Action.Execute') {
+        expect(typeof n.verb).toBe('string');
+        expect((n.data as Record<string, unknown>).verb).toBe(n.verb);
+      }
+    });
+  });
+
+  test.each(EXAMPLES)("%s: what a notification may show names no family or child, only the case reference", (_name, card, expected) => {
+    const preview = String(card.fallbackText ?? '');
+    expect(preview).not.toContain(FAMILY);
+    expect(preview).not.toContain(CHILD);
+    if (expected.reference) expect(preview).toContain(expected.reference);
+  });
+
+  test('a CAF authorisation card refreshes for at most 60 people, and a decided card has no refresh and no buttons', () => {
+    const channel = EXAMPLES.find(([n]) => n.includes('60 people'))![1] as { refresh: { userIds: string[] } };
+    expect(channel.refresh.userIds).toHaveLength(60);
+    const personal = EXAMPLES.find(([n]) => n.includes('personal chat'))![1];
+    expect(personal.refresh).toBeUndefined();
+    const decided = EXAMPLES.find(([n]) => n === 'CAF decided')![1];
+    expect(decided.refresh).toBeUndefined();
+    expect(decided.actions ?? []).toEqual([]);
+  });
+
+  test('people who cannot decide see the status, not the buttons', () => {
+    const channel = EXAMPLES.find(([n]) => n.includes('60 people'))![1];
+    const titles = (channel.actions as Array<{ title: string }>).map((a) => a.title);
+    expect(titles).toEqual(['Good assessment checklist']);
+    expect(JSON.stringify(channel.body)).toContain('Waiting for Morgan Reid to decide.');
+  });
+
+  test('the allocation form shows each worker with points against capacity, and keeps what was entered when re-shown', () => {
+    const card = EXAMPLES.find(([n]) => n.startsWith('allocation re-shown'))![1];
+    const inputs: Record<string, Record<string, unknown>> = {};
+    walk(card, (n) => {
+      if (typeof n.id === 'string') inputs[n.id] = n;
+    });
+    expect((inputs.leadProfessional.choices as Array<{ title: string }>)[0].title).toBe('Sam Patel (14 / 20 points)');
+    expect(inputs.reference.value).toBe('EH-2041');
+    expect(inputs.caseloadPoints.value).toBe(7);
+    expect(inputs.cafRequired.value).toBe('false');
+    expect(JSON.stringify(card.body)).toContain('add the CAF Support Plan');
+  });
+});
