@@ -1,0 +1,272 @@
+import { AccessDeniedError, CaseAction, permits } from './access';
+import { CaseEvent, CLOSURE_REASONS, InvalidEventError, NewCaseEvent, REFERRAL_SOURCES } from './caseEvents';
+import { CafDecisionType, caseState, CaseState } from './caseState';
+import { isLocalDate, LocalDate } from './localDate';
+import { allocationEmail } from './allocationEmail';
+import { StaffMember } from './staff';
+import { CaseLog, CaseRecord, retryOnConflict } from './storage/caseLog';
+import { enqueue } from './storage/outbox';
+
+/**
+ * What staff do to a case, as commands: each checks who is asking and what they sent, then appends
+ * events to the case's log, or refuses with a reason and writes nothing. Knows nothing of Teams:
+ * the bot and the add-in both call these.
+ */
+
+/** The staff directory, as `src/storage/staffDirectory.ts` provides it. */
+export interface DirectoryPort {
+  get(id: string): Promise<StaffMember | null>;
+  team(team: string): Promise<StaffMember[]>;
+}
+
+export interface CaseWorkContext {
+  caseLog: CaseLog;
+  directory: DirectoryPort;
+  /** Today in London. */
+  today(): LocalDate;
+}
+
+/** Bad input from a form: the field it concerns and a message for the person who filled it in. */
+export class CaseWorkError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+    this.name = 'CaseWorkError';
+  }
+}
+
+/** A decision asked for on something already decided (a second click, or a stale card). */
+export class AlreadyDecidedError extends Error {
+  constructor(readonly by: string, readonly byName: string, readonly at: string, readonly decision: CafDecisionType) {
+    super(`Already decided by ${byName} at ${at}.`);
+    this.name = 'AlreadyDecidedError';
+  }
+}
+
+export interface AllocationInput {
+  reference: string;
+  familyName: string;
+  children: Array<{ name: string; dateOfBirth?: string }>;
+  referralReason: string;
+  source: string;
+  existingPlan?: string;
+  leadProfessional: string;
+  caseloadPoints: unknown;
+  initialActions: string;
+  cafRequired: boolean;
+}
+
+const REFERENCE = /^[A-Z0-9][A-Z0-9-]{2,30}$/;
+
+function requireDate(value: unknown, field: string, label: string): LocalDate {
+  if (!isLocalDate(value)) throw new CaseWorkError(field, `${label} must be a real date.`);
+  return value;
+}
+
+/** A date of something done: not in the future, and not before the case was allocated. */
+function workDate(value: unknown, field: string, label: string, state: CaseState, today: LocalDate): LocalDate {
+  const date = requireDate(value, field, label);
+  if (date > today) throw new CaseWorkError(field, `${label} cannot be in the future.`);
+  if (date < state.allocatedOn) throw new CaseWorkError(field, `${label} cannot be before the case was allocated (${state.allocatedOn}).`);
+  return date;
+}
+
+/** Turns schema errors raised while appending into form errors naming the field. */
+async function appending<T>(write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (e) {
+    if (e instanceof InvalidEventError) throw new CaseWorkError(e.field.replace(/^data\./, ''), `${e.field.replace(/^data\./, '')}: ${e.reason}`);
+    throw e;
+  }
+}
+
+/** A manager allocates a new case to a worker in their team (seed 000: Case Allocation). */
+export async function allocateCase(ctx: CaseWorkContext, actor: StaffMember, input: AllocationInput, idempotencyKey?: string): Promise<CaseRecord> {
+  if (actor.role !== 'manager' || !actor.active) throw new AccessDeniedError('allocate', String(input.reference || 'new'));
+  const reference = String(input.reference ?? '').trim().toUpperCase();
+  if (!REFERENCE.test(reference)) throw new CaseWorkError('reference', 'Case reference must be 3 to 31 letters, digits or dashes, e.g. EH-2041.');
+  if (!String(input.familyName ?? '').trim()) throw new CaseWorkError('familyName', 'Family name is required.');
+  if (!(REFERRAL_SOURCES as readonly string[]).includes(input.source)) throw new CaseWorkError('source', 'Choose where the referral came from.');
+  if ((input.source === 'cin-step-down' || input.source === 'sgcp-step-down') && !input.existingPlan?.trim()) {
+    throw new CaseWorkError('existingPlan', 'A CIN or SGCP step-down arrives with a plan: add the CAF Support Plan.');
+  }
+  const points = Number(input.caseloadPoints);
+  if (!Number.isInteger(points) || points < 0 || points > 100) throw new CaseWorkError('caseloadPoints', 'Caseload points must be a whole number from 0 to 100.');
+  const worker = await ctx.directory.get(input.leadProfessional);
+  if (!worker || !worker.active || worker.team !== actor.team || (worker.role !== 'worker' && worker.role !== 'manager')) {
+    throw new CaseWorkError('leadProfessional', 'Choose a worker from your team.');
+  }
+  for (const [i, child] of (input.children ?? []).entries()) {
+    if (child.dateOfBirth && !isLocalDate(child.dateOfBirth)) throw new CaseWorkError(`children.${i}.dateOfBirth`, 'A child\u2019s date of birth must be a real date.');
+  }
+  const existing = await ctx.caseLog.findByReference(reference, { actor: actor.id });
+  if (existing) throw new CaseWorkError('reference', `Case ${reference} already exists.`);
+  const team = await ctx.directory.team(actor.team);
+  const lineManager = worker.lineManager ? await ctx.directory.get(worker.lineManager) : null;
+  const email = allocationEmail({ reference, worker, allocatedBy: actor, lineManager, businessSupport: team.filter((m) => m.role === 'business-support'), caseloadPoints: points });
+  return appending(() =>
+    ctx.caseLog.openCase({
+      reference,
+      actor: actor.id,
+      idempotencyKey,
+      // The e-mail is queued with the allocation, or neither happens.
+      alsoInTransaction: (tx, record) => enqueue(tx, { kind: 'allocation-email', caseId: record.caseId, payload: { ...email } }),
+      allocation: {
+        type: 'allocated',
+        by: actor.id,
+        effectiveOn: ctx.today(),
+        data: {
+          family: { name: input.familyName.trim(), children: (input.children ?? []).filter((c) => c.name?.trim()).map((c) => ({ name: c.name.trim(), ...(c.dateOfBirth ? { dateOfBirth: c.dateOfBirth as LocalDate } : {}) })) },
+          referralReason: input.referralReason?.trim() || undefined,
+          leadProfessional: worker.id,
+          manager: actor.id,
+          caseloadPoints: points,
+          initialActions: input.initialActions ?? '',
+          cafRequired: Boolean(input.cafRequired),
+          source: input.source as (typeof REFERRAL_SOURCES)[number],
+          existingPlan: input.existingPlan?.trim() || undefined,
+        },
+      },
+    }),
+  );
+}
+
+/** Reads a case the actor may act on, with its state; refuses otherwise. */
+export async function caseFor(ctx: CaseWorkContext, actor: StaffMember, caseId: string, action: CaseAction): Promise<{ record: CaseRecord; state: CaseState }> {
+  const record = await ctx.caseLog.read(caseId, { actor: actor.id });
+  const state = caseState(record.events);
+  const lead = await ctx.directory.get(state.leadProfessional);
+  if (!permits(actor, action, { leadProfessional: state.leadProfessional, manager: state.manager, team: lead?.team ?? '' })) {
+    throw new AccessDeniedError(action, record.reference);
+  }
+  return { record, state };
+}
+
+export type WorkAction = 'telephone-contact' | 'visit' | 'case-recorded' | 'caf-submitted' | 'taf-held' | 'minutes-shared' | 'closure-requested';
+
+/** What a worker records from the case card. `input` is the card's data; only known fields are read. */
+export function recordWork(
+  ctx: CaseWorkContext,
+  actor: StaffMember,
+  caseId: string,
+  action: WorkAction,
+  input: Record<string, unknown>,
+  idempotencyKey?: string,
+): Promise<CaseRecord> {
+  // Someone else wrote to the case between our read and our append: read again and re-check.
+  return retryOnConflict(() => recordWorkOnce(ctx, actor, caseId, action, input, idempotencyKey));
+}
+
+async function recordWorkOnce(
+  ctx: CaseWorkContext,
+  actor: StaffMember,
+  caseId: string,
+  action: WorkAction,
+  input: Record<string, unknown>,
+  idempotencyKey?: string,
+): Promise<CaseRecord> {
+  const { record, state } = await caseFor(ctx, actor, caseId, 'log-work');
+  if (state.status === 'closed') throw new CaseWorkError('case', `Case ${record.reference} is closed.`);
+  const today = ctx.today();
+  const on = (label: string) => workDate(input.date ?? today, 'date', label, state, today);
+  const bool = (field: string) => input[field] === true || input[field] === 'true';
+  let event: NewCaseEvent;
+  switch (action) {
+    case 'telephone-contact':
+      event = { type: 'telephone-contact-made', by: actor.id, effectiveOn: on('The contact date'), data: {} };
+      break;
+    case 'visit':
+      event = {
+        type: 'visit',
+        by: actor.id,
+        effectiveOn: on('The visit date'),
+        data: { childSeen: bool('childSeen'), consentForm: bool('consentForm'), medicalForm: bool('medicalForm'), homeChecked: bool('homeChecked') },
+      };
+      break;
+    case 'case-recorded':
+      event = { type: 'case-recorded', by: actor.id, effectiveOn: on('The recording date'), data: {} };
+      break;
+    case 'caf-submitted': {
+      if (state.cafAwaitingDecision) throw new CaseWorkError('caf', `The CAF for ${record.reference} is already awaiting authorisation.`);
+      const consent = record.events.some((e) => e.type === 'visit' && e.data.consentForm);
+      // Seeds 001 / 004: no CAF without the family's agreement.
+      if (!consent) throw new CaseWorkError('caf', 'Record the consent form from a visit before submitting the CAF.');
+      event = { type: 'caf-submitted', by: actor.id, effectiveOn: on('The CAF date'), data: { to: state.manager } };
+      break;
+    }
+    case 'taf-held':
+      event = { type: 'taf-held', by: actor.id, effectiveOn: on('The TAF date'), data: {} };
+      break;
+    case 'minutes-shared': {
+      const tafDate = requireDate(input.tafDate, 'tafDate', 'The TAF date');
+      if (!record.events.some((e) => e.type === 'taf-held' && e.effectiveOn === tafDate)) throw new CaseWorkError('tafDate', `No TAF was held on ${tafDate} on this case.`);
+      const date = on('The date the minutes were shared');
+      if (date < tafDate) throw new CaseWorkError('date', 'Minutes cannot be shared before the TAF was held.');
+      event = { type: 'minutes-shared', by: actor.id, effectiveOn: date, data: { tafDate } };
+      break;
+    }
+    case 'closure-requested': {
+      if (state.status !== 'open') throw new CaseWorkError('case', `Closure of ${record.reference} has already been requested.`);
+      const reason = String(input.reason ?? '');
+      if (!(CLOSURE_REASONS as readonly string[]).includes(reason)) throw new CaseWorkError('reason', 'Choose a reason for closure.');
+      if (!String(input.summary ?? '').trim()) throw new CaseWorkError('summary', 'A closing summary is required.');
+      event = { type: 'closure-requested', by: actor.id, effectiveOn: today, data: { reason: reason as (typeof CLOSURE_REASONS)[number], summary: String(input.summary) } };
+      break;
+    }
+  }
+  return appending(() => ctx.caseLog.append(caseId, record.version, [event], { actor: actor.id, idempotencyKey }));
+}
+
+export type CafDecision = 'approve' | 'return' | 'reassess';
+
+/**
+ * A line or duty manager decides on the CAF awaiting authorisation (seed 000: QA and authorisation;
+ * a manager may direct a re-assessment). `submissionId` is the submission the card was showing:
+ * a stale card or a second click gets "already decided by X at T", never a second decision.
+ */
+export function decideCaf(
+  ctx: CaseWorkContext,
+  actor: StaffMember,
+  caseId: string,
+  submissionId: string,
+  decision: CafDecision,
+  comments: string,
+  idempotencyKey?: string,
+): Promise<CaseRecord> {
+  // Two managers deciding at once: the second re-reads and is told who decided first.
+  return retryOnConflict(() => decideCafOnce(ctx, actor, caseId, submissionId, decision, comments, idempotencyKey));
+}
+
+async function decideCafOnce(
+  ctx: CaseWorkContext,
+  actor: StaffMember,
+  caseId: string,
+  submissionId: string,
+  decision: CafDecision,
+  comments: string,
+  idempotencyKey?: string,
+): Promise<CaseRecord> {
+  const { record, state } = await caseFor(ctx, actor, caseId, 'decide-caf');
+  const pending = state.cafAwaitingDecision;
+  if (!pending || pending.id !== submissionId) {
+    const last = state.lastCafDecision;
+    if (last && (last.submissionId === submissionId || !pending)) {
+      const who = await ctx.directory.get(last.by);
+      throw new AlreadyDecidedError(last.by, who?.name ?? 'another manager', last.recordedAt, last.type);
+    }
+    throw new CaseWorkError('caf', `There is no CAF awaiting authorisation on ${record.reference}.`);
+  }
+  if (pending.by === actor.id) throw new AccessDeniedError('decide-caf', record.reference);
+  const text = (comments ?? '').trim();
+  const today = ctx.today();
+  let event: NewCaseEvent;
+  if (decision === 'approve') event = { type: 'caf-authorised', by: actor.id, effectiveOn: today, data: { comments: text || undefined } };
+  else if (decision === 'return') {
+    if (!text) throw new CaseWorkError('comments', 'Say what needs changing when returning a CAF.');
+    event = { type: 'caf-returned', by: actor.id, effectiveOn: today, data: { comments: text } };
+  } else {
+    if (!text) throw new CaseWorkError('comments', 'Give the new evidence of need or risk when directing a re-assessment.');
+    event = { type: 'caf-reassessment-directed', by: actor.id, effectiveOn: today, data: { reason: text } };
+  }
+  return appending(() => ctx.caseLog.append(caseId, record.version, [event], { actor: actor.id, idempotencyKey }));
+}

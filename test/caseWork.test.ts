@@ -1,0 +1,161 @@
+import { AccessDeniedError } from '../src/access';
+import { AllocationInput, allocateCase, AlreadyDecidedError, CaseWorkContext, CaseWorkError, decideCaf, recordWork } from '../src/caseWork';
+import { LocalDate } from '../src/localDate';
+import { createCaseLog } from '../src/storage/caseLog';
+import { pendingMessages } from '../src/storage/outbox';
+import { createStaffDirectory } from '../src/storage/staffDirectory';
+import { embeddedDatabase, TestDatabase } from './helpers/database';
+import { ALEX, DUTY, JO, MORGAN, SAM, SOUTH, TEAM } from './helpers/demoStaff';
+
+let t: TestDatabase;
+let ctx: CaseWorkContext;
+let today = '2026-11-23' as LocalDate;
+let n = 0;
+
+beforeAll(async () => {
+  t = await embeddedDatabase();
+  const directory = createStaffDirectory(t.db);
+  await directory.save(TEAM, 'test');
+  ctx = { caseLog: createCaseLog(t.db), directory, today: () => today };
+});
+afterAll(async () => t?.dispose());
+beforeEach(() => {
+  today = '2026-11-23' as LocalDate;
+});
+
+const input = (extra: Partial<AllocationInput> = {}): AllocationInput => ({
+  reference: `EH-${1000 + ++n}`,
+  familyName: 'Fernsby',
+  children: [{ name: 'Tallulah', dateOfBirth: '2019-04-02' }],
+  referralReason: 'School attendance',
+  source: 'referral',
+  leadProfessional: SAM.id,
+  caseloadPoints: '5',
+  initialActions: 'Call mum',
+  cafRequired: true,
+  ...extra,
+});
+
+async function countCases() {
+  const [{ count }] = await t.db.query<{ count: number }>('SELECT count(*)::int AS count FROM cases');
+  return count;
+}
+
+describe('allocation', () => {
+  test('a manager allocates a case to a worker in their team, and the allocation e-mail is queued with the line manager and Business Support copied', async () => {
+    const record = await allocateCase(ctx, MORGAN, input());
+    expect(record.events[0]).toMatchObject({ type: 'allocated', by: MORGAN.id, effectiveOn: '2026-11-23', data: { leadProfessional: SAM.id, manager: MORGAN.id, caseloadPoints: 5, family: { name: 'Fernsby' } } });
+    const [email] = (await pendingMessages(t.db, 'allocation-email')).filter((m) => m.caseId === record.caseId);
+    expect(email.payload).toMatchObject({ to: [SAM.email], cc: expect.arrayContaining([MORGAN.email, JO.email]), subject: `Case ${record.reference} allocated to you` });
+    expect(JSON.stringify(email.payload)).not.toMatch(/Fernsby|Tallulah|School attendance|Call mum/);
+  });
+
+  test.each([
+    ['a reference that is not one', { reference: 'x' }, 'reference'],
+    ['a worker from another team', { leadProfessional: 'nobody' }, 'leadProfessional'],
+    ['points that are not a number', { caseloadPoints: 'lots' }, 'caseloadPoints'],
+    ['a step-down without its plan', { source: 'cin-step-down' }, 'existingPlan'],
+    ['no family name', { familyName: ' ' }, 'familyName'],
+    ['an impossible date of birth', { children: [{ name: 'A', dateOfBirth: '2019-02-30' }] }, 'children.0.dateOfBirth'],
+  ])('%s is refused naming the field, and nothing is written', async (_name, extra, field) => {
+    const before = await countCases();
+    await expect(allocateCase(ctx, MORGAN, input(extra as Partial<AllocationInput>))).rejects.toMatchObject({ name: 'CaseWorkError', field });
+    expect(await countCases()).toBe(before);
+  });
+
+  test('a duplicate reference is refused', async () => {
+    const first = await allocateCase(ctx, MORGAN, input());
+    await expect(allocateCase(ctx, MORGAN, input({ reference: first.reference }))).rejects.toThrow(`Case ${first.reference} already exists.`);
+  });
+
+  test('a worker cannot allocate, nor a manager to another team', async () => {
+    await expect(allocateCase(ctx, SAM, input())).rejects.toBeInstanceOf(AccessDeniedError);
+    await expect(allocateCase(ctx, SOUTH, input())).rejects.toMatchObject({ field: 'leadProfessional' });
+  });
+});
+
+describe('recording work', () => {
+  test('the worker logs a telephone contact; a date in the future or before allocation is refused', async () => {
+    const c = await allocateCase(ctx, MORGAN, input());
+    today = '2026-11-25' as LocalDate;
+    await expect(recordWork(ctx, SAM, c.caseId, 'telephone-contact', { date: '2026-11-26' })).rejects.toThrow('The contact date cannot be in the future.');
+    await expect(recordWork(ctx, SAM, c.caseId, 'telephone-contact', { date: '2026-11-20' })).rejects.toThrow('The contact date cannot be before the case was allocated (2026-11-23).');
+    await expect(recordWork(ctx, SAM, c.caseId, 'telephone-contact', { date: 'soon' })).rejects.toMatchObject({ field: 'date' });
+    const done = await recordWork(ctx, SAM, c.caseId, 'telephone-contact', { date: '2026-11-24' });
+    expect(done.events.map((e) => [e.type, e.effectiveOn])).toEqual([
+      ['allocated', '2026-11-23'],
+      ['telephone-contact-made', '2026-11-24'],
+    ]);
+  });
+
+  test('another worker cannot touch the case', async () => {
+    const c = await allocateCase(ctx, MORGAN, input());
+    await expect(recordWork(ctx, ALEX, c.caseId, 'telephone-contact', {})).rejects.toBeInstanceOf(AccessDeniedError);
+  });
+
+  test('the CAF cannot be submitted before consent is recorded at a visit', async () => {
+    const c = await allocateCase(ctx, MORGAN, input());
+    await expect(recordWork(ctx, SAM, c.caseId, 'caf-submitted', {})).rejects.toThrow(/consent form/);
+    await recordWork(ctx, SAM, c.caseId, 'visit', { childSeen: true, consentForm: 'true', medicalForm: false, homeChecked: true });
+    const submitted = await recordWork(ctx, SAM, c.caseId, 'caf-submitted', {});
+    expect(submitted.events.at(-1)).toMatchObject({ type: 'caf-submitted', data: { to: MORGAN.id } });
+    await expect(recordWork(ctx, SAM, c.caseId, 'caf-submitted', {})).rejects.toThrow(/already awaiting authorisation/);
+  });
+
+  test('minutes must be for a TAF held on the case', async () => {
+    const c = await allocateCase(ctx, MORGAN, input());
+    today = '2026-12-10' as LocalDate;
+    await expect(recordWork(ctx, SAM, c.caseId, 'minutes-shared', { tafDate: '2026-12-01' })).rejects.toMatchObject({ field: 'tafDate' });
+    await recordWork(ctx, SAM, c.caseId, 'taf-held', { date: '2026-12-01' });
+    const done = await recordWork(ctx, SAM, c.caseId, 'minutes-shared', { tafDate: '2026-12-01' });
+    expect(done.events.at(-1)).toMatchObject({ type: 'minutes-shared', effectiveOn: '2026-12-10', data: { tafDate: '2026-12-01' } });
+  });
+
+  test('a retried request records once', async () => {
+    const c = await allocateCase(ctx, MORGAN, input());
+    await recordWork(ctx, SAM, c.caseId, 'telephone-contact', {}, 'activity-1');
+    const again = await recordWork(ctx, SAM, c.caseId, 'telephone-contact', {}, 'activity-1');
+    expect(again.events.filter((e) => e.type === 'telephone-contact-made')).toHaveLength(1);
+  });
+});
+
+describe('CAF authorisation', () => {
+  async function submittedCase() {
+    const c = await allocateCase(ctx, MORGAN, input());
+    await recordWork(ctx, SAM, c.caseId, 'visit', { consentForm: true });
+    const s = await recordWork(ctx, SAM, c.caseId, 'caf-submitted', {});
+    return { caseId: c.caseId, submissionId: s.events.at(-1)!.id };
+  }
+
+  test('the line manager approves; a second click is told who decided and when', async () => {
+    const { caseId, submissionId } = await submittedCase();
+    const decided = await decideCaf(ctx, MORGAN, caseId, submissionId, 'approve', '');
+    expect(decided.events.at(-1)).toMatchObject({ type: 'caf-authorised', by: MORGAN.id });
+    const again = decideCaf(ctx, DUTY, caseId, submissionId, 'return', 'late comment');
+    await expect(again).rejects.toBeInstanceOf(AlreadyDecidedError);
+    await expect(again).rejects.toThrow(/^Already decided by Morgan Reid at \d{4}-\d{2}-\d{2}T/);
+  });
+
+  test('a worker cannot authorise, and returning or directing a re-assessment needs a reason', async () => {
+    const { caseId, submissionId } = await submittedCase();
+    await expect(decideCaf(ctx, SAM, caseId, submissionId, 'approve', '')).rejects.toBeInstanceOf(AccessDeniedError);
+    await expect(decideCaf(ctx, MORGAN, caseId, submissionId, 'return', '  ')).rejects.toMatchObject({ field: 'comments' });
+    await expect(decideCaf(ctx, MORGAN, caseId, submissionId, 'reassess', '')).rejects.toBeInstanceOf(CaseWorkError);
+    const returned = await decideCaf(ctx, MORGAN, caseId, submissionId, 'return', 'Add the voice of the child');
+    expect(returned.events.at(-1)).toMatchObject({ type: 'caf-returned', data: { comments: 'Add the voice of the child' } });
+  });
+
+  test('two managers deciding at once: one decision lands, the other is told who decided', async () => {
+    const { caseId, submissionId } = await submittedCase();
+    const results = await Promise.allSettled([decideCaf(ctx, MORGAN, caseId, submissionId, 'approve', ''), decideCaf(ctx, DUTY, caseId, submissionId, 'return', 'No')]);
+    expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+    expect((results.find((r) => r.status === 'rejected') as PromiseRejectedResult).reason).toBeInstanceOf(AlreadyDecidedError);
+    const record = await ctx.caseLog.read(caseId, { actor: 'test' });
+    expect(record.events.filter((e) => e.type === 'caf-authorised' || e.type === 'caf-returned')).toHaveLength(1);
+  });
+
+  test('a manager of another team cannot decide', async () => {
+    const { caseId, submissionId } = await submittedCase();
+    await expect(decideCaf(ctx, SOUTH, caseId, submissionId, 'approve', '')).rejects.toBeInstanceOf(AccessDeniedError);
+  });
+});
