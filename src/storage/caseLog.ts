@@ -199,6 +199,15 @@ export function createCaseLog(db: Database) {
       return rows.map((r) => ({ caseId: r.id, reference: r.reference, version: r.version, leadProfessional: r.lead_professional, manager: r.manager, status: r.status, allocatedOn: r.allocated_on, closedOn: r.closed_on }));
     },
 
+    /** Caseload points each worker carries on cases not yet closed (the caseload tracking sheet). */
+    async caseloadPoints(leadProfessionals: string[]): Promise<Map<string, number>> {
+      const rows = await db.query<{ lead_professional: string; points: number }>(
+        `SELECT lead_professional, sum(caseload_points)::int AS points FROM cases WHERE status <> 'closed' AND lead_professional = ANY($1::text[]) GROUP BY lead_professional`,
+        [leadProfessionals],
+      );
+      return new Map(rows.map((r) => [r.lead_professional, r.points]));
+    },
+
     /** Every case with its events, for batch work (the scheduler, reports, the benchmark); not audited per case. */
     async *allCases(batchSize = 500): AsyncGenerator<CaseRecord> {
       let after = '';

@@ -4,6 +4,7 @@ import { ValidNewEvent } from '../caseEvents';
 export interface CaseSummaryChange {
   lead_professional?: string;
   manager?: string;
+  caseload_points?: number;
   status?: 'open' | 'closure-requested' | 'closed';
   allocated_on?: string;
   closed_on?: string | null;
@@ -12,9 +13,13 @@ export interface CaseSummaryChange {
 export function summaryChangeOf(event: ValidNewEvent): CaseSummaryChange {
   switch (event.type) {
     case 'allocated':
-      return { lead_professional: event.data.leadProfessional, manager: event.data.manager, status: 'open', allocated_on: event.effectiveOn };
+      return { lead_professional: event.data.leadProfessional, manager: event.data.manager, caseload_points: event.data.caseloadPoints, status: 'open', allocated_on: event.effectiveOn };
     case 'reallocated':
-      return { lead_professional: event.data.leadProfessional, ...(event.data.manager ? { manager: event.data.manager } : {}) };
+      return {
+        lead_professional: event.data.leadProfessional,
+        ...(event.data.manager ? { manager: event.data.manager } : {}),
+        ...(event.data.caseloadPoints !== undefined ? { caseload_points: event.data.caseloadPoints } : {}),
+      };
     case 'closure-requested':
       return { status: 'closure-requested' };
     case 'closure-returned':

@@ -10,6 +10,7 @@ CREATE TABLE cases (
   -- The read model below is derived from the events and updated in the same transaction as each append.
   lead_professional text,
   manager text,
+  caseload_points integer NOT NULL DEFAULT 0,
   status text NOT NULL DEFAULT 'open',
   allocated_on date,
   closed_on date,

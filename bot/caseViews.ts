@@ -1,0 +1,156 @@
+import { CaseEvent } from '../src/caseEvents';
+import { caseState, CaseState } from '../src/caseState';
+import { addDays, dayOfWeek, LocalDate } from '../src/localDate';
+import { Obligation, obligations, openObligations, ragOf } from '../src/obligations';
+import { StaffMember } from '../src/staff';
+import { CaseRecord } from '../src/storage/caseLog';
+import { OBLIGATION_LABELS } from './cards/labels';
+import { AllocationValues, allocationCard, cafAuthorisationCard, caseCard, caseListCard, CaseListRow } from './cards/cards';
+import { AdaptiveCard } from './cards/template';
+import { BotServices } from './services';
+
+/** Builds each card's data from the case log: the bridge between the core and the templates. */
+
+const STATUS_TEXT = { open: 'Open', 'closure-requested': 'Closure requested', closed: 'Closed' } as const;
+const NEXT_ON_CARD = 6;
+
+function cafText(state: CaseState, owed: Obligation[]): string {
+  if (!state.cafRequired) return 'Not required';
+  if (state.cafAwaitingDecision) return `Awaiting authorisation since ${state.cafAwaitingDecision.effectiveOn}`;
+  const last = state.lastCafDecision;
+  if (last?.type === 'caf-authorised') return 'Authorised';
+  if (last?.type === 'caf-returned') return 'Returned for changes';
+  const caf = owed.filter((o) => o.kind === 'caf-assessment').at(-1);
+  return caf ? `Due ${caf.due}` : 'Not started';
+}
+
+export function obligationsOf(services: BotServices, events: readonly CaseEvent[]): Obligation[] {
+  return obligations(events, services.policy, services.calendar, services.today());
+}
+
+export async function caseCardFor(services: BotServices, record: CaseRecord, extra: { message?: string; notice?: string } = {}): Promise<AdaptiveCard> {
+  const state = caseState(record.events);
+  const owed = obligationsOf(services, record.events);
+  const today = services.today();
+  const lead = await services.directory.get(state.leadProfessional);
+  const tafs = record.events.filter((e) => e.type === 'taf-held');
+  const family = state.family ? `${state.family.name}${state.family.children.length ? ` (${state.family.children.length} ${state.family.children.length === 1 ? 'child' : 'children'})` : ''}` : 'not recorded';
+  return caseCard({
+    caseId: record.caseId,
+    reference: record.reference,
+    version: record.version,
+    family,
+    leadProfessional: lead?.name ?? 'unknown',
+    allocatedOn: state.allocatedOn,
+    statusText: STATUS_TEXT[state.status],
+    cafText: cafText(state, owed),
+    obligations: openObligations(owed)
+      .slice(0, NEXT_ON_CARD)
+      .map((o) => ({ kind: o.kind, due: o.latest ?? o.due, rag: ragOf(o, today, services.calendar) })),
+    today,
+    lastTafDate: tafs.at(-1)?.effectiveOn,
+    ...extra,
+  });
+}
+
+/** The cases a person holds (a worker) or oversees (a manager: the team's); Business Support sees the team's. */
+export async function casesInView(services: BotServices, viewer: StaffMember): Promise<CaseRecord[]> {
+  let summaries;
+  if (viewer.role === 'worker') summaries = await services.caseLog.listCases({ leadProfessional: viewer.id }, { actor: viewer.id });
+  else if (viewer.role === 'manager' || viewer.role === 'business-support') {
+    const team = await services.directory.team(viewer.team);
+    summaries = await services.caseLog.listCases({ leadProfessionals: team.map((m) => m.id) }, { actor: viewer.id });
+  } else return [];
+  const open = summaries.filter((s) => s.status !== 'closed');
+  return Promise.all(open.map((s) => services.caseLog.read(s.caseId, { actor: viewer.id })));
+}
+
+function nextLine(o: Obligation | undefined): string {
+  return o ? `${OBLIGATION_LABELS[o.kind]} by ${o.latest ?? o.due}` : 'Nothing outstanding';
+}
+
+export async function myCasesCard(services: BotServices, viewer: StaffMember): Promise<AdaptiveCard> {
+  const today = services.today();
+  const rows: CaseListRow[] = (await casesInView(services, viewer)).map((record) => {
+    const next = openObligations(obligationsOf(services, record.events));
+    const worst = next.find((o) => o.status === 'overdue') ?? next[0];
+    return { caseId: record.caseId, reference: record.reference, next: nextLine(worst), rag: worst ? ragOf(worst, today, services.calendar) : 'green' };
+  });
+  const title = viewer.role === 'worker' ? 'Your cases' : `${viewer.team} team cases`;
+  return caseListCard({ title, empty: viewer.role === 'administrator' ? 'Administrators see the directory, not cases.' : 'No open cases.', cases: rows });
+}
+
+/** What is overdue, or due from today to the end of the working week. */
+export async function dueCard(services: BotServices, viewer: StaffMember): Promise<AdaptiveCard> {
+  const today = services.today();
+  // This week: up to Friday (next Friday at a weekend), brought back off a bank holiday.
+  const friday = addDays(today, (5 - dayOfWeek(today) + 7) % 7);
+  const lastWorkingDay = services.calendar.workingDayOnOrBefore(friday);
+  const horizon: LocalDate = lastWorkingDay < today ? today : lastWorkingDay;
+  const due: Array<{ row: CaseListRow; deadline: LocalDate }> = [];
+  for (const record of await casesInView(services, viewer)) {
+    for (const o of openObligations(obligationsOf(services, record.events))) {
+      const deadline = o.latest ?? o.due;
+      if (o.status === 'overdue' || deadline <= horizon) due.push({ deadline, row: { caseId: record.caseId, reference: record.reference, next: nextLine(o), rag: ragOf(o, today, services.calendar) } });
+    }
+  }
+  const rows = due.sort((a, b) => (a.deadline < b.deadline ? -1 : a.deadline > b.deadline ? 1 : 0)).map((d) => d.row);
+  return caseListCard({ title: `Due by ${horizon}`, empty: 'Nothing due this week.', cases: rows });
+}
+
+export async function allocationFormFor(services: BotServices, manager: StaffMember, values?: AllocationValues, message?: string): Promise<AdaptiveCard> {
+  const team = (await services.directory.team(manager.team)).filter((m) => m.role === 'worker');
+  const points = await services.caseLog.caseloadPoints(team.map((m) => m.id));
+  return allocationCard({
+    workers: team.map((m) => ({ id: m.id, name: m.name, points: points.get(m.id) ?? 0, capacity: m.capacityPoints })),
+    values,
+    message,
+  });
+}
+
+/**
+ * Who decides on a worker's CAF: their line manager, or a duty manager of the team when the line
+ * manager is absent (inactive) or there is none (DOMAIN.md: "line or duty manager").
+ */
+export async function cafDecider(services: BotServices, worker: StaffMember): Promise<StaffMember | null> {
+  const line = worker.lineManager ? await services.directory.get(worker.lineManager) : null;
+  if (line?.active && line.id !== worker.id) return line;
+  const team = await services.directory.team(worker.team);
+  return team.find((m) => m.role === 'manager' && m.active && m.id !== worker.id) ?? null;
+}
+
+/** Everyone who may decide on the CAF: the decider first, then the team's other managers (60 at most). */
+export async function cafDeciders(services: BotServices, worker: StaffMember): Promise<StaffMember[]> {
+  const first = await cafDecider(services, worker);
+  const team = await services.directory.team(worker.team);
+  const others = team.filter((m) => m.role === 'manager' && m.id !== worker.id && m.id !== first?.id);
+  return [...(first ? [first] : []), ...others];
+}
+
+export async function cafAuthorisationCardFor(
+  services: BotServices,
+  record: CaseRecord,
+  viewer: StaffMember | null,
+  options: { inGroup: boolean; message?: string; comments?: string },
+): Promise<AdaptiveCard | null> {
+  const state = caseState(record.events);
+  const pending = state.cafAwaitingDecision;
+  if (!pending) return null;
+  const worker = await services.directory.get(state.leadProfessional);
+  const deciders = worker ? await cafDeciders(services, worker) : [];
+  const caf = obligationsOf(services, record.events).filter((o) => o.kind === 'caf-assessment').at(-1);
+  const canDecide = Boolean(viewer && deciders.some((d) => d.id === viewer.id) && viewer.id !== pending.by);
+  return cafAuthorisationCard({
+    caseId: record.caseId,
+    reference: record.reference,
+    submissionId: pending.id,
+    worker: worker?.name ?? 'unknown',
+    submittedOn: pending.effectiveOn,
+    cafDue: caf?.due ?? pending.effectiveOn,
+    canDecide,
+    decider: deciders[0]?.name ?? 'a manager',
+    refreshUserIds: options.inGroup ? deciders.map((d) => d.id) : undefined,
+    message: options.message,
+    comments: options.comments,
+  });
+}

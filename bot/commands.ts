@@ -1,0 +1,52 @@
+import { AccessDeniedError } from '../src/access';
+import { CaseNotFoundError } from '../src/storage/caseLog';
+import { AdaptiveCard } from './cards/template';
+import { helpCard, noticeCard } from './cards/cards';
+import { allocationFormFor, caseCardFor, dueCard, myCasesCard } from './caseViews';
+import { caseFor } from '../src/caseWork';
+import { Turn } from './turn';
+
+/** The commands in personal chat, each with the words that trigger it (also the manifest's command menu). */
+export interface BotCommand {
+  name: string;
+  pattern: RegExp;
+  run(turn: Turn, match: RegExpMatchArray): Promise<AdaptiveCard>;
+}
+
+export const COMMANDS: BotCommand[] = [
+  { name: 'my cases', pattern: /^\s*(?:show\s+)?(?:my\s+)?cases\b/i, run: (turn) => myCasesCard(turn.services, turn.actor) },
+  {
+    name: 'case',
+    pattern: /^\s*(?:open\s+)?case\s+([A-Za-z0-9][A-Za-z0-9-]{1,30})\b/i,
+    run: async (turn, match) => {
+      const reference = match[1].toUpperCase();
+      const found = await turn.services.db.query<{ id: string }>('SELECT id FROM cases WHERE reference = $1', [reference]);
+      if (!found.length) return noticeCard({ title: `There is no case ${reference} that you can open.`, summary: `Case ${reference}` });
+      try {
+        const { record } = await caseFor(turn.services, turn.actor, found[0].id, 'read');
+        return caseCardFor(turn.services, record);
+      } catch (e) {
+        // The same answer whether the case is missing or not theirs: a reference says nothing more.
+        if (e instanceof AccessDeniedError || e instanceof CaseNotFoundError) return noticeCard({ title: `There is no case ${reference} that you can open.`, summary: `Case ${reference}` });
+        throw e;
+      }
+    },
+  },
+  { name: 'due', pattern: /^\s*(?:what(?:'s| is)\s+)?due\b/i, run: (turn) => dueCard(turn.services, turn.actor) },
+  {
+    name: 'allocate',
+    pattern: /^\s*allocate\b/i,
+    run: async (turn) =>
+      turn.actor.role === 'manager' ? allocationFormFor(turn.services, turn.actor) : noticeCard({ title: 'Only managers allocate cases.', summary: 'Allocation' }),
+  },
+  { name: 'help', pattern: /^\s*(?:help|\?|hello|hi)\b/i, run: async () => helpCard() },
+];
+
+/** The card for what someone typed; anything not understood gets the help card. */
+export async function runCommand(turn: Turn, text: string): Promise<AdaptiveCard> {
+  for (const command of COMMANDS) {
+    const match = text.match(command.pattern);
+    if (match) return command.run(turn, match);
+  }
+  return helpCard(text.trim());
+}

@@ -1,0 +1,123 @@
+import { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TeamsActivityHandler, TurnContext } from 'botbuilder';
+import { StaffMember } from '../src/staff';
+import { ACTIONS } from './actions';
+import { noticeCard, unknownUserCard, welcomeCard } from './cards/cards';
+import { AdaptiveCard, attachment, CARD_CONTENT_TYPE } from './cards/template';
+import { runCommand } from './commands';
+import { log } from './log';
+import { Notifier } from './notifier';
+import { BotServices } from './services';
+import { Turn } from './turn';
+
+/** The longest text a command may be; anything longer is not a command. */
+const MAX_COMMAND_LENGTH = 500;
+
+/**
+ * The Early Help bot: commands in personal chat, card actions by verb (Action.Execute, and the
+ * Action.Submit fallback handled identically), a welcome once per install, and the conversation
+ * reference of every chat kept in the database for proactive messages.
+ */
+export class EarlyHelpBot extends TeamsActivityHandler {
+  constructor(
+    private readonly services: BotServices,
+    private readonly notifier: Notifier,
+  ) {
+    super();
+    this.onMessage(async (context, next) => {
+      await this.remember(context);
+      const actor = await this.identify(context);
+      if (!actor) await this.sendCard(context, unknownUserCard(this.services.administratorContact));
+      else if (context.activity.value && typeof context.activity.value === 'object') await this.submitFallback(context, actor);
+      else {
+        const text = TurnContext.removeRecipientMention(context.activity) ?? context.activity.text ?? '';
+        const card = await runCommand(this.turn(context, actor), text.length > MAX_COMMAND_LENGTH ? '' : text);
+        await this.sendCard(context, card);
+      }
+      await next();
+    });
+    this.onInstallationUpdateAdd(async (context, next) => {
+      await this.welcome(context);
+      await next();
+    });
+    this.onInstallationUpdateRemove(async (context, next) => {
+      await this.services.conversations.forgetWelcome(context.activity.conversation.id);
+      await next();
+    });
+    this.onConversationUpdate(async (context, next) => {
+      await this.remember(context);
+      await next();
+    });
+    this.onMembersAdded(async (context, next) => {
+      if ((context.activity.membersAdded ?? []).some((m) => m.id === context.activity.recipient.id)) await this.welcome(context);
+      await next();
+    });
+  }
+
+  protected override async onAdaptiveCardInvoke(context: TurnContext, invokeValue: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
+    const verb = invokeValue?.action?.verb;
+    const data = (invokeValue?.action?.data ?? {}) as Record<string, unknown>;
+    if (typeof verb !== 'string' || !ACTIONS[verb]) return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'Unknown action.' } as never };
+    await this.remember(context);
+    const actor = await this.identify(context);
+    const card = actor ? await ACTIONS[verb](this.turn(context, actor), data) : unknownUserCard(this.services.administratorContact);
+    return { statusCode: 200, type: CARD_CONTENT_TYPE, value: card as never };
+  }
+
+  /** Action.Submit (older clients): the same handler; the card is replaced where the client allows it. */
+  private async submitFallback(context: TurnContext, actor: StaffMember): Promise<void> {
+    const data = context.activity.value as Record<string, unknown>;
+    const verb = typeof data.verb === 'string' ? data.verb : '';
+    const action = ACTIONS[verb];
+    const card = action ? await action(this.turn(context, actor), data) : noticeCard({ title: 'That card is out of date.', summary: 'Out of date card' });
+    if (context.activity.replyToId) {
+      try {
+        await context.updateActivity({ type: 'message', id: context.activity.replyToId, summary: card.fallbackText, attachments: [attachment(card)] });
+        return;
+      } catch {
+        // Not every client lets a card be replaced: send it as a new message instead.
+      }
+    }
+    await this.sendCard(context, card);
+  }
+
+  private turn(context: TurnContext, actor: StaffMember): Turn {
+    const type = context.activity.conversation?.conversationType;
+    return {
+      context,
+      services: this.services,
+      notifier: this.notifier,
+      actor,
+      idempotencyKey: context.activity.id ? `teams:${context.activity.conversation?.id}:${context.activity.id}` : undefined,
+      inGroup: type === 'groupChat' || type === 'channel',
+    };
+  }
+
+  private async identify(context: TurnContext): Promise<StaffMember | null> {
+    const id = context.activity.from?.aadObjectId;
+    if (!id) return null;
+    const member = await this.services.directory.get(id);
+    return member?.active ? member : null;
+  }
+
+  private async remember(context: TurnContext): Promise<void> {
+    const activity = context.activity;
+    if (!activity.conversation?.id) return;
+    const type = activity.conversation.conversationType ?? 'personal';
+    const reference = TurnContext.getConversationReference(activity);
+    const staff = type === 'personal' && activity.from?.aadObjectId ? await this.services.directory.get(activity.from.aadObjectId) : null;
+    await this.services.conversations.save({ conversationId: activity.conversation.id, staffId: staff?.id ?? null, conversationType: type, reference: reference as Record<string, unknown> });
+  }
+
+  private async welcome(context: TurnContext): Promise<void> {
+    await this.remember(context);
+    if (!(await this.services.conversations.claimWelcome(context.activity.conversation.id))) return;
+    const actor = context.activity.conversation.conversationType === 'personal' || !context.activity.conversation.conversationType ? await this.identify(context) : null;
+    const personal = (context.activity.conversation.conversationType ?? 'personal') === 'personal';
+    await this.sendCard(context, personal && !actor ? unknownUserCard(this.services.administratorContact) : welcomeCard());
+    log.info({ conversationId: context.activity.conversation.id }, 'welcomed');
+  }
+
+  private async sendCard(context: TurnContext, card: AdaptiveCard): Promise<void> {
+    await context.sendActivity({ type: 'message', summary: card.fallbackText, attachments: [attachment(card)] });
+  }
+}

@@ -1,0 +1,16 @@
+import type { TurnContext } from 'botbuilder';
+import { StaffMember } from '../src/staff';
+import { Notifier } from './notifier';
+import { BotServices } from './services';
+
+/** One person's turn: who they are (from the staff directory), and what the bot can reach. */
+export interface Turn {
+  context: TurnContext;
+  services: BotServices;
+  notifier: Notifier;
+  actor: StaffMember;
+  /** A key for anything this turn writes, so that a retried activity records nothing twice. */
+  idempotencyKey: string | undefined;
+  /** Whether the card was acted on where several people see it (group chat or channel). */
+  inGroup: boolean;
+}

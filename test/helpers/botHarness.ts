@@ -1,0 +1,115 @@
+import { Activity, ConversationReference, TestAdapter, TurnContext } from 'botbuilder';
+import { EarlyHelpBot } from '../../bot/earlyHelpBot';
+import { Notifier } from '../../bot/notifier';
+import { BotServices, createBotServices } from '../../bot/services';
+import { AdaptiveCard } from '../../bot/cards/template';
+import { Database } from '../../src/storage/database';
+import { createStaffDirectory } from '../../src/storage/staffDirectory';
+import { StaffMember } from '../../src/staff';
+import { TEAM } from './demoStaff';
+
+export interface Sent {
+  conversationId: string;
+  activity: Partial<Activity>;
+}
+
+/**
+ * botbuilder's TestAdapter, able to continue a conversation from a stored reference as the real
+ * CloudAdapter does, and keeping every activity sent or updated, with the conversation it went to.
+ */
+export class ProactiveTestAdapter extends TestAdapter {
+  readonly sent: Sent[] = [];
+  readonly updated: Sent[] = [];
+
+  override async sendActivities(context: TurnContext, activities: Partial<Activity>[]) {
+    for (const activity of activities) this.sent.push({ conversationId: context.activity.conversation.id, activity });
+    return super.sendActivities(context, activities);
+  }
+
+  override async updateActivity(context: TurnContext, activity: Partial<Activity>): Promise<void> {
+    this.updated.push({ conversationId: activity.conversation?.id ?? context.activity.conversation.id, activity });
+  }
+
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  override async continueConversationAsync(_appId: any, reference: Partial<ConversationReference>, logicOrAudience: any, maybeLogic?: any): Promise<void> {
+    const logic = (typeof logicOrAudience === 'function' ? logicOrAudience : maybeLogic) as (context: TurnContext) => Promise<void>;
+    const activity = TurnContext.applyConversationReference({ type: 'event', name: 'continueConversation' }, reference, true);
+    await this.runMiddleware(new TurnContext(this, activity), logic);
+  }
+}
+
+export interface BotUnderTest {
+  adapter: ProactiveTestAdapter;
+  bot: EarlyHelpBot;
+  services: BotServices;
+  today: { value: string };
+  /** Runs one incoming activity through the bot; returns what was sent during it. */
+  send(activity: Partial<Activity>): Promise<Sent[]>;
+  /** A message from a member of staff in their personal chat with the bot. */
+  say(member: StaffMember, text: string): Promise<Sent[]>;
+  /** An Action.Execute from a member of staff; returns the card that replaces the one clicked. */
+  execute(member: StaffMember, verb: string, data: Record<string, unknown>, conversation?: { id: string; conversationType: string }): Promise<{ status: number; card: AdaptiveCard; sent: Sent[] }>;
+  /** Installs the bot in a member's personal chat (stores the reference; welcome). */
+  install(member: StaffMember): Promise<Sent[]>;
+}
+
+export const personalChatOf = (m: StaffMember) => `personal:${m.id}`;
+
+export async function botUnderTest(db: Database, staff: readonly StaffMember[] = TEAM): Promise<BotUnderTest> {
+  await createStaffDirectory(db).save(staff, 'test');
+  const today = { value: '2026-11-23' };
+  const services = createBotServices(db, { now: () => new Date(`${today.value}T10:00:00Z`) });
+  const adapter = new ProactiveTestAdapter();
+  const bot = new EarlyHelpBot(services, new Notifier(adapter, '', services.conversations));
+  let n = 0;
+  const from = (m: StaffMember) => ({ id: `29:${m.id}`, name: m.name, aadObjectId: m.id });
+  const send = async (activity: Partial<Activity>) => {
+    const before = adapter.sent.length;
+    await adapter.processActivity({ id: `act-${++n}-${Date.now()}`, channelId: 'msteams', serviceUrl: 'https://smba.example/', recipient: { id: '28:bot', name: 'Early Help' }, ...activity } as Activity, (ctx) => bot.run(ctx));
+    return adapter.sent.slice(before);
+  };
+  return {
+    adapter,
+    bot,
+    services,
+    today,
+    send,
+    say: (member, text) => send({ type: 'message', text, from: from(member), conversation: { id: personalChatOf(member), conversationType: 'personal' } as never }),
+    install: (member) =>
+      send({ type: 'installationUpdate', action: 'add', from: from(member), conversation: { id: personalChatOf(member), conversationType: 'personal' } as never }),
+    async execute(member, verb, data, conversation) {
+      const sent = await send({
+        type: 'invoke',
+        name: 'adaptiveCard/action',
+        from: from(member),
+        conversation: (conversation ?? { id: personalChatOf(member), conversationType: 'personal' }) as never,
+        value: { action: { type: 'Action.Execute', verb, data: { verb, ...data } }, trigger: 'manual' },
+      });
+      const response = sent.find((s) => s.activity.type === 'invokeResponse')!.activity.value as { status: number; body: { statusCode: number; value: AdaptiveCard } };
+      return { status: response.body.statusCode, card: response.body.value, sent: sent.filter((s) => s.activity.type !== 'invokeResponse') };
+    },
+  };
+}
+
+/** The Adaptive Card in a sent message. */
+export function cardOf(sent: Sent | undefined): AdaptiveCard {
+  const content = sent?.activity.attachments?.[0]?.content as AdaptiveCard | undefined;
+  if (!content) throw new Error(`no card in ${JSON.stringify(sent?.activity)}`);
+  return content;
+}
+
+/** All the text a card shows, for assertions that read as what a person sees. */
+export function textOf(card: AdaptiveCard): string {
+  const out: string[] = [];
+  const walk = (n: unknown) => {
+    if (Array.isArray(n)) n.forEach(walk);
+    else if (n && typeof n === 'object') {
+      const o = n as Record<string, unknown>;
+      for (const key of ['text', 'title', 'value']) if (typeof o[key] === 'string') out.push(o[key] as string);
+      Object.values(o).forEach(walk);
+    }
+  };
+  walk(card.body);
+  walk(card.actions);
+  return out.join('\n');
+}
