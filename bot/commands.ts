@@ -2,7 +2,7 @@ import { AccessDeniedError } from '../src/access';
 import { CaseNotFoundError } from '../src/storage/caseLog';
 import { AdaptiveCard } from './cards/template';
 import { helpCard, noticeCard } from './cards/cards';
-import { allocationFormFor, caseCardFor, dueCard, myCasesCard } from './caseViews';
+import { allocationFormFor, cafAuthorisationCardFor, caseCardFor, dueCard, myCasesCard } from './caseViews';
 import { caseFor } from '../src/caseWork';
 import { Turn } from './turn';
 
@@ -24,6 +24,11 @@ export const COMMANDS: BotCommand[] = [
       if (!found.length) return noticeCard({ title: `There is no case ${reference} that you can open.`, summary: `Case ${reference}` });
       try {
         const { record } = await caseFor(turn.services, turn.actor, found[0].id, 'read');
+        // A manager who may decide a CAF awaiting authorisation is shown that first.
+        if (turn.actor.role === 'manager') {
+          const caf = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: turn.inGroup });
+          if (caf && JSON.stringify(caf).includes('"approveCaf"')) return caf;
+        }
         return caseCardFor(turn.services, record);
       } catch (e) {
         // The same answer whether the case is missing or not theirs: a reference says nothing more.

@@ -19,7 +19,7 @@ export async function startServer(options: { config: BotConfig; adapter: CloudAd
   const server = restify.createServer({ name: 'earlyhelp-bot', handleUncaughtExceptions: false });
   server.use(restify.plugins.bodyParser({ maxBodySize: MAX_ACTIVITY_BYTES, mapParams: false, rejectUnknown: true }));
 
-  server.get('/healthz', (_req, res) => {
+  server.get('/healthz', async (_req, res) => {
     res.send(200, { status: 'ok' });
   });
 

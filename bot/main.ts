@@ -1,0 +1,49 @@
+import { databaseOptionsFromEnv, openDatabase } from '../src/storage/database';
+import { migrate } from '../src/storage/migrations';
+import { createAdapter } from './adapter';
+import { BotConfig, botConfigFromEnv } from './config';
+import { seedDemo } from './demo';
+import { EarlyHelpBot } from './earlyHelpBot';
+import { log } from './log';
+import { Notifier } from './notifier';
+import { RunningServer, startServer } from './server';
+import { BotServices, createBotServices } from './services';
+
+export interface RunningBot {
+  server: RunningServer;
+  services: BotServices;
+  config: BotConfig;
+  close(): Promise<void>;
+}
+
+/**
+ * The bot as a service: its database (migrated), its adapter, its HTTP server. In local mode (no
+ * credentials) the demo team and cases are written into an empty database.
+ */
+export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: Partial<BotConfig> = {}): Promise<RunningBot> {
+  const config = { ...botConfigFromEnv(env), ...overrides };
+  const db = await openDatabase(databaseOptionsFromEnv(env));
+  await migrate(db);
+  const services = createBotServices(db);
+  if (config.localMode && env.EARLYHELP_DEMO !== 'off' && (await seedDemo(services))) log.info('local mode: demo team and cases written');
+  const adapter = createAdapter(config);
+  const bot = new EarlyHelpBot(services, new Notifier(adapter, config.appId, services.conversations));
+  const server = await startServer({ config, adapter, bot, host: env.HOST ?? '127.0.0.1' });
+  log.info({ url: server.url, localMode: config.localMode }, 'bot listening');
+  return {
+    server,
+    services,
+    config,
+    async close() {
+      await server.close();
+      await db.close();
+    },
+  };
+}
+
+if (require.main === module) {
+  startBot().catch((e) => {
+    console.error(`earlyhelp bot: ${(e as Error).message}`);
+    process.exit(1);
+  });
+}
