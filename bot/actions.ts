@@ -1,7 +1,7 @@
 import { AccessDeniedError } from '../src/access';
 import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError, decideCaf, recordWork, WorkAction } from '../src/caseWork';
 import { caseState } from '../src/caseState';
-import { CaseNotFoundError, CaseRecord } from '../src/storage/caseLog';
+import { CaseNotFoundError, CaseRecord, VersionConflictError } from '../src/storage/caseLog';
 import { cafDecidedCard, CafOutcome, noticeCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
 import { allocationFormFor, cafAuthorisationCardFor, cafDecider, caseCardFor, dueCard, myCasesCard } from './caseViews';
@@ -42,9 +42,10 @@ function work(action: WorkAction, dateField: string, describe: (r: CaseRecord) =
     } catch (e) {
       const away = outOfReach(e);
       if (away) return away;
-      if (e instanceof CaseWorkError) {
+      if (e instanceof CaseWorkError || e instanceof VersionConflictError) {
+        const message = e instanceof VersionConflictError ? 'Someone else changed this case at the same moment: nothing was recorded. Please try again.' : e.message;
         const { record } = await caseFor(turn.services, turn.actor, caseIdOf(data), 'read');
-        return caseCardFor(turn.services, record, { message: e.message });
+        return caseCardFor(turn.services, record, { message });
       }
       throw e;
     }

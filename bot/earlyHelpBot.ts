@@ -99,13 +99,20 @@ export class EarlyHelpBot extends TeamsActivityHandler {
     return member?.active ? member : null;
   }
 
+  /** References this process has already stored, so that an unchanged one is not written on every turn. */
+  private readonly remembered = new Map<string, string>();
+
   private async remember(context: TurnContext): Promise<void> {
     const activity = context.activity;
     if (!activity.conversation?.id) return;
     const type = activity.conversation.conversationType ?? 'personal';
     const reference = TurnContext.getConversationReference(activity);
     const staff = type === 'personal' && activity.from?.aadObjectId ? await this.services.directory.get(activity.from.aadObjectId) : null;
+    const { activityId: _activityId, ...stable } = reference;
+    const key = JSON.stringify([stable, staff?.id ?? null]);
+    if (this.remembered.get(activity.conversation.id) === key) return;
     await this.services.conversations.save({ conversationId: activity.conversation.id, staffId: staff?.id ?? null, conversationType: type, reference: reference as Record<string, unknown> });
+    this.remembered.set(activity.conversation.id, key);
   }
 
   private async welcome(context: TurnContext): Promise<void> {

@@ -21,13 +21,35 @@ export interface BotServices extends CaseWorkContext {
   administratorContact: string;
 }
 
-export function createBotServices(db: Database, options: { policy?: Policy; now?: () => Date; administratorContact?: string } = {}): BotServices {
+/**
+ * The directory read on every turn (who is this, who holds this case), kept for a few seconds:
+ * a change in the directory (someone leaving) takes effect within `ttlMs`.
+ */
+function cachedDirectory(directory: StaffDirectory, ttlMs: number): StaffDirectory {
+  const members = new Map<string, { at: number; member: Awaited<ReturnType<StaffDirectory['get']>> }>();
+  return {
+    ...directory,
+    async get(id: string) {
+      const hit = members.get(id);
+      if (hit && Date.now() - hit.at < ttlMs) return hit.member;
+      const member = await directory.get(id);
+      members.set(id, { at: Date.now(), member });
+      return member;
+    },
+    async save(list, actor) {
+      await directory.save(list, actor);
+      members.clear();
+    },
+  };
+}
+
+export function createBotServices(db: Database, options: { policy?: Policy; now?: () => Date; administratorContact?: string; directoryCacheMs?: number } = {}): BotServices {
   const policy = options.policy ?? loadPolicy(process.env.EARLYHELP_POLICY || undefined);
   const now = options.now ?? (() => new Date());
   return {
     db,
     caseLog: createCaseLog(db),
-    directory: createStaffDirectory(db),
+    directory: cachedDirectory(createStaffDirectory(db), options.directoryCacheMs ?? 5000),
     conversations: createConversationStore(db),
     policy,
     calendar: calendarFor(policy),

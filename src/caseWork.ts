@@ -214,7 +214,7 @@ async function recordWorkOnce(
       break;
     }
   }
-  return appending(() => ctx.caseLog.append(caseId, record.version, [event], { actor: actor.id, idempotencyKey }));
+  return appending(() => ctx.caseLog.append(caseId, record.version, [event], { actor: actor.id, idempotencyKey, previous: record }));
 }
 
 export type CafDecision = 'approve' | 'return' | 'reassess';
@@ -268,5 +268,5 @@ async function decideCafOnce(
     if (!text) throw new CaseWorkError('comments', 'Give the new evidence of need or risk when directing a re-assessment.');
     event = { type: 'caf-reassessment-directed', by: actor.id, effectiveOn: today, data: { reason: text } };
   }
-  return appending(() => ctx.caseLog.append(caseId, record.version, [event], { actor: actor.id, idempotencyKey }));
+  return appending(() => ctx.caseLog.append(caseId, record.version, [event], { actor: actor.id, idempotencyKey, previous: record }));
 }

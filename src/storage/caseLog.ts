@@ -90,26 +90,34 @@ export function createCaseLog(db: Database) {
     return row?.case_id ?? null;
   }
 
-  /** Writes events after `version`; the caller holds the transaction and has checked the version. */
-  async function insertEvents(tx: Database, caseId: string, version: number, events: ValidNewEvent[], idempotencyKey?: string): Promise<void> {
+  /** Writes events after `version` and returns them as stored; the caller holds the transaction and has moved the version. */
+  async function insertEvents(tx: Database, caseId: string, version: number, events: ValidNewEvent[], idempotencyKey?: string): Promise<CaseEvent[]> {
+    const recordedAt = new Date().toISOString();
+    const written: CaseEvent[] = [];
     for (const [i, e] of events.entries()) {
-      await tx.query(`INSERT INTO case_events (id, case_id, sequence, type, by_staff, effective_on, data, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`, [
-        randomUUID(),
+      const id = randomUUID();
+      await tx.query(`INSERT INTO case_events (id, case_id, sequence, type, by_staff, recorded_at, effective_on, data, idempotency_key) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, [
+        id,
         caseId,
         version + i + 1,
         e.type,
         e.by,
+        recordedAt,
         e.effectiveOn,
         JSON.stringify(e.data),
         // The key marks the first event of the batch: enough to recognise the batch again.
         i === 0 ? idempotencyKey ?? null : null,
       ]);
+      written.push({ ...e, id, caseId, sequence: version + i + 1, recordedAt } as CaseEvent);
     }
+    return written;
+  }
+
+  /** `SET` clauses for the read model columns these events change, numbered from `$first`. */
+  function summarySet(events: ValidNewEvent[], first: number): { sql: string; params: unknown[] } {
     const change = summaryChangesOf(events);
     const columns = Object.keys(change) as Array<keyof typeof change>;
-    if (columns.length) {
-      await tx.query(`UPDATE cases SET ${columns.map((c, i) => `${c} = $${i + 2}`).join(', ')} WHERE id = $1`, [caseId, ...columns.map((c) => change[c] ?? null)]);
-    }
+    return { sql: columns.map((c, i) => `, ${c} = $${first + i}`).join(''), params: columns.map((c) => change[c] ?? null) };
   }
 
   /**
@@ -141,35 +149,43 @@ export function createCaseLog(db: Database) {
         if (clash) throw new DuplicateReferenceError(input.reference);
         const caseId = randomUUID();
         try {
-          await tx.query('INSERT INTO cases (id, reference, version) VALUES ($1, $2, 1)', [caseId, input.reference]);
+          await tx.query('INSERT INTO cases (id, reference, version) VALUES ($1, $2, 0)', [caseId, input.reference]);
         } catch (e) {
           if ((e as { code?: string }).code === '23505') throw new DuplicateReferenceError(input.reference);
           throw e;
         }
-        await insertEvents(tx, caseId, 0, [allocation], input.idempotencyKey);
+        const set = summarySet([allocation], 2);
+        await tx.query(`UPDATE cases SET version = 1${set.sql} WHERE id = $1`, [caseId, ...set.params]);
+        const events = await insertEvents(tx, caseId, 0, [allocation], input.idempotencyKey);
         await recordAudit(tx, { actor: input.actor, action: 'case.open', caseId, detail: { events: ['allocated'] } });
-        const record = await readIn(tx, caseId);
+        const record: CaseRecord = { caseId, reference: input.reference, version: 1, events };
         await input.alsoInTransaction?.(tx, record);
         return record;
       }));
     },
 
-    /** Appends events if the case is still at `expectedVersion`; otherwise VersionConflictError and nothing is written. */
-    async append(caseId: string, expectedVersion: number, events: NewCaseEvent[], opts: AppendOptions): Promise<CaseRecord> {
+    /**
+     * Appends events if the case is still at `expectedVersion`; otherwise VersionConflictError and
+     * nothing is written. `opts.previous`, the case as the caller read it, saves reading it back.
+     */
+    async append(caseId: string, expectedVersion: number, events: NewCaseEvent[], opts: AppendOptions & { previous?: CaseRecord }): Promise<CaseRecord> {
       const valid = events.map((e) => validateNewEvent(e));
       if (valid.length === 0) throw new Error('Nothing to append.');
       return onceOnly(opts.idempotencyKey, () => db.transaction(async (tx) => {
-        const done = await alreadyDone(tx, opts.idempotencyKey);
-        if (done) return readIn(tx, done);
-        const moved = await tx.query('UPDATE cases SET version = version + $3 WHERE id = $1 AND version = $2 RETURNING version', [caseId, expectedVersion, valid.length]);
+        // A repeated request is caught by the unique idempotency key (see onceOnly), not by a read first.
+        const set = summarySet(valid, 4);
+        const moved = await tx.query<{ reference: string }>(`UPDATE cases SET version = version + $3${set.sql} WHERE id = $1 AND version = $2 RETURNING reference`, [caseId, expectedVersion, valid.length, ...set.params]);
         if (moved.length === 0) {
           const [row] = await tx.query<{ version: number }>('SELECT version FROM cases WHERE id = $1', [caseId]);
           if (!row) throw new CaseNotFoundError(caseId);
           throw new VersionConflictError(caseId, expectedVersion, row.version);
         }
-        await insertEvents(tx, caseId, expectedVersion, valid, opts.idempotencyKey);
+        const written = await insertEvents(tx, caseId, expectedVersion, valid, opts.idempotencyKey);
         await recordAudit(tx, { actor: opts.actor, action: 'case.append', caseId, detail: { events: valid.map((e) => e.type), version: expectedVersion + valid.length } });
-        const record = await readIn(tx, caseId);
+        const previous = opts.previous?.caseId === caseId && opts.previous.version === expectedVersion ? opts.previous : null;
+        const record: CaseRecord = previous
+          ? { caseId, reference: moved[0].reference, version: expectedVersion + valid.length, events: [...previous.events, ...written] }
+          : await readIn(tx, caseId);
         await opts.alsoInTransaction?.(tx, record);
         return record;
       }));
@@ -226,13 +242,17 @@ export function createCaseLog(db: Database) {
   return log;
 }
 
-/** Runs `attempt` again when another writer got there first; the attempt re-reads and re-decides. */
-export async function retryOnConflict<T>(attempt: () => Promise<T>, tries = 5): Promise<T> {
+/**
+ * Runs `attempt` again when another writer got there first; the attempt re-reads and re-decides.
+ * A short random pause between tries keeps writers that collided from colliding again.
+ */
+export async function retryOnConflict<T>(attempt: () => Promise<T>, tries = 8): Promise<T> {
   for (let i = 1; ; i++) {
     try {
       return await attempt();
     } catch (e) {
       if (!(e instanceof VersionConflictError) || i >= tries) throw e;
+      await new Promise((r) => setTimeout(r, Math.random() * 5 * i));
     }
   }
 }

@@ -1,0 +1,129 @@
+process.env.LOG_LEVEL = 'silent';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { createAdapter } from '../bot/adapter';
+import { botConfigFromEnv } from '../bot/config';
+import { EchoBot } from '../bot/echoBot';
+import { RunningBot, startBot } from '../bot/main';
+import { DEMO_STAFF } from '../bot/playground/demoTeam';
+import { startServer } from '../bot/server';
+import { startConnector } from '../test/helpers/connector';
+
+/**
+ * Card action round trips (an `adaptiveCard/action` invoke over HTTP on loopback, the event
+ * written to the database) against a bare echo turn on the same stack, at 10 and 50 concurrent
+ * clients. Each level runs for a bounded time and talks only to loopback.
+ */
+const LEVELS = [10, 50];
+const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
+
+interface Figures {
+  turns: number;
+  perSecond: number;
+  p50: number;
+  p99: number;
+  errors: number;
+}
+
+async function load(concurrency: number, request: (i: number) => Promise<boolean>): Promise<Figures> {
+  const latencies: number[] = [];
+  let errors = 0;
+  let i = 0;
+  const until = performance.now() + SECONDS * 1000;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < until) {
+        const t0 = performance.now();
+        const ok = await request(i++).catch(() => false);
+        latencies.push(performance.now() - t0);
+        if (!ok) errors++;
+      }
+    }),
+  );
+  const elapsed = (performance.now() - started) / 1000;
+  latencies.sort((a, b) => a - b);
+  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
+  return { turns: latencies.length, perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
+}
+
+const show = (f: Figures) => `${f.perSecond.toFixed(0)} turns/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms (${f.turns} turns${f.errors ? `, ${f.errors} errors` : ''})`;
+
+export async function benchBotTurns(): Promise<string[]> {
+  const lines: string[] = [];
+  const connector = await startConnector();
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'earlyhelp-bench-'));
+  const echoConfig = { ...botConfigFromEnv({}), port: 0 };
+  const echo = await startServer({ config: echoConfig, adapter: createAdapter(echoConfig), bot: new EchoBot() });
+  const engines: Array<[string, NodeJS.ProcessEnv]> = [['embedded PGlite', { EARLYHELP_DATA_DIR: dataDir }]];
+  const server = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  engines.push(['PostgreSQL server', { DATABASE_URL: server }]);
+  try {
+    const echoTurn = (i: number) =>
+      fetch(`${echo.url}/api/messages`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ type: 'message', id: `e${i}`, text: 'hello', channelId: 'msteams', serviceUrl: connector.url, from: { id: '29:u' }, recipient: { id: '28:b' }, conversation: { id: 'a:echo' } }),
+      }).then(async (r) => (await r.arrayBuffer(), r.status === 200));
+    for (const concurrency of LEVELS) {
+      await load(concurrency, echoTurn); // warm-up pass, not reported
+      lines.push(`bot echo turn, ${concurrency} clients: ${show(await load(concurrency, echoTurn))}`);
+    }
+    for (const [engine, env] of engines) {
+      let bot: RunningBot;
+      try {
+        bot = await startBot({ ...env, LOG_LEVEL: 'silent', EARLYHELP_DEMO: 'on' }, { port: 0 });
+      } catch (e) {
+        lines.push(`card action round trip on ${engine}: not measured (${(e as Error).message.slice(0, 80)})`);
+        continue;
+      }
+      try {
+        // 200 cases to act on, as a team's caseload: no one case's log grows long, and clients rarely collide.
+        const stamp = Date.now().toString(36).toUpperCase();
+        for (let c = 0; c < 200; c++) {
+          await bot.services.caseLog.openCase({
+            reference: `BENCH-${stamp}-${c}`,
+            actor: 'bench',
+            allocation: { type: 'allocated', by: DEMO_STAFF.manager.id, effectiveOn: bot.services.today(), data: { leadProfessional: DEMO_STAFF.worker.id, manager: DEMO_STAFF.manager.id, caseloadPoints: 1, initialActions: '', cafRequired: true, source: 'referral' } },
+          });
+        }
+        const cases = await bot.services.db.query<{ id: string }>(`SELECT id FROM cases WHERE reference LIKE $1`, [`BENCH-${stamp}-%`]);
+        const cardAction = (i: number) =>
+          fetch(`${bot.server.url}/api/messages`, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              type: 'invoke',
+              name: 'adaptiveCard/action',
+              id: `bench-${engine}-${Date.now()}-${i}`,
+              channelId: 'msteams',
+              serviceUrl: connector.url,
+              from: { id: '29:sam', aadObjectId: DEMO_STAFF.worker.id },
+              recipient: { id: '28:b' },
+              conversation: { id: 'a:bench-sam', conversationType: 'personal' },
+              value: { action: { type: 'Action.Execute', verb: 'caseRecorded', data: { verb: 'caseRecorded', caseId: cases[i % cases.length].id } } },
+            }),
+          }).then(async (r) => {
+            const body = (await r.json()) as { statusCode?: number };
+            return r.status === 200 && body.statusCode === 200;
+          });
+        for (const concurrency of LEVELS) {
+          await load(concurrency, cardAction);
+          lines.push(`card action round trip (${engine}, event written), ${concurrency} clients: ${show(await load(concurrency, cardAction))}`);
+        }
+      } finally {
+        await bot.close();
+      }
+    }
+  } finally {
+    await echo.close();
+    await connector.close();
+    fs.rmSync(dataDir, { recursive: true, force: true });
+  }
+  return lines;
+}
+
+if (require.main === module) {
+  benchBotTurns().then((lines) => lines.forEach((l) => console.log(l)));
+}
