@@ -149,6 +149,23 @@ describe('the worker records from the case card', () => {
     expect(textOf(long.card)).toContain('The TAF date must be a real date.');
   });
 
+  test('an Action.Submit from an older client is handled as the same action, and replaces the card it came from', async () => {
+    const { caseId, reference } = await allocated();
+    const sent = await b.send({
+      type: 'message',
+      replyToId: 'card-activity-1',
+      from: { id: `29:${SAM.id}`, aadObjectId: SAM.id } as never,
+      conversation: { id: personalChatOf(SAM), conversationType: 'personal' } as never,
+      value: { verb: 'logTelephoneContact', caseId, contactDate: '2026-11-23' },
+    });
+    expect(sent).toEqual([]);
+    const update = b.adapter.updated.at(-1)!;
+    expect(update.activity.id).toBe('card-activity-1');
+    expect(textOf(update.activity.attachments![0].content)).toContain(`Telephone contact recorded on case ${reference}.`);
+    const events = await t.db.query<{ type: string }>('SELECT type FROM case_events WHERE case_id = $1 ORDER BY sequence', [caseId]);
+    expect(events.map((e) => e.type)).toEqual(['allocated', 'telephone-contact-made']);
+  });
+
   test('an unknown verb is a 400, not a crash', async () => {
     const { status } = await b.execute(SAM, 'launchRockets', {});
     expect(status).toBe(400);
