@@ -145,16 +145,9 @@ export async function caseFor(ctx: CaseWorkContext, actor: StaffMember, caseId: 
 export type WorkAction = 'telephone-contact' | 'visit' | 'case-recorded' | 'caf-submitted' | 'taf-held' | 'minutes-shared' | 'closure-requested';
 
 /** What a worker records from the case card. `input` is the card's data; only known fields are read. */
-export function recordWork(
-  ctx: CaseWorkContext,
-  actor: StaffMember,
-  caseId: string,
-  action: WorkAction,
-  input: Record<string, unknown>,
-  idempotencyKey?: string,
-): Promise<CaseRecord> {
+export function recordWork(...args: Parameters<typeof recordWorkOnce>): Promise<CaseRecord> {
   // Someone else wrote to the case between our read and our append: read again and re-check.
-  return retryOnConflict(() => recordWorkOnce(ctx, actor, caseId, action, input, idempotencyKey));
+  return retryOnConflict(() => recordWorkOnce(...args));
 }
 
 async function recordWorkOnce(
@@ -224,17 +217,9 @@ export type CafDecision = 'approve' | 'return' | 'reassess';
  * a manager may direct a re-assessment). `submissionId` is the submission the card was showing:
  * a stale card or a second click gets "already decided by X at T", never a second decision.
  */
-export function decideCaf(
-  ctx: CaseWorkContext,
-  actor: StaffMember,
-  caseId: string,
-  submissionId: string,
-  decision: CafDecision,
-  comments: string,
-  idempotencyKey?: string,
-): Promise<CaseRecord> {
+export function decideCaf(...args: Parameters<typeof decideCafOnce>): Promise<CaseRecord> {
   // Two managers deciding at once: the second re-reads and is told who decided first.
-  return retryOnConflict(() => decideCafOnce(ctx, actor, caseId, submissionId, decision, comments, idempotencyKey));
+  return retryOnConflict(() => decideCafOnce(...args));
 }
 
 async function decideCafOnce(

@@ -286,17 +286,16 @@ export function obligations(events: readonly CaseEvent[], policy: Policy, calend
       rule: escalated ? rules.tafReviewEscalated : rules.tafReview,
     });
   }
-  for (const taf of tafs) {
-    const shared = minutes.find((m) => m.type === 'minutes-shared' && m.data.tafDate === taf.effectiveOn);
-    push({
-      kind: 'taf-minutes',
-      from: taf.effectiveOn,
-      due: addPeriod(calendar, taf.effectiveOn, t.tafMinutes.within),
-      metBy: shared?.id,
-      metOn: shared?.effectiveOn,
-      rule: rules.tafMinutes,
-    });
-  }
+  /** One obligation per anchor event, met by the first event of `met` that names the anchor's date. */
+  const perAnchor = (kind: ObligationKind, anchors: CaseEvent[], met: CaseEvent[], dateOf: (e: CaseEvent) => string | undefined, within: Period, rule: string) => {
+    for (const anchor of anchors) {
+      const meeting = met.find((m) => dateOf(m) === anchor.effectiveOn);
+      push({ kind, from: anchor.effectiveOn, due: addPeriod(calendar, anchor.effectiveOn, within), metBy: meeting?.id, metOn: meeting?.effectiveOn, rule });
+    }
+  };
+  const tafDateOf = (e: CaseEvent) => (e.type === 'minutes-shared' ? e.data.tafDate : undefined);
+  const supervisionDateOf = (e: CaseEvent) => (e.type === 'supervision-record-returned' || e.type === 'supervision-record-authorised' ? e.data.supervisionDate : undefined);
+  perAnchor('taf-minutes', tafs, minutes, tafDateOf, t.tafMinutes.within, rules.tafMinutes);
 
   // Case recording (seed 000: within 2 WD of contact or information received).
   let lastDay = '';
@@ -329,26 +328,8 @@ export function obligations(events: readonly CaseEvent[], policy: Policy, calend
     });
     if (held) supervisionFrom = held.effectiveOn;
   }
-  for (const s of supervisions) {
-    const r = returned.find((e) => e.type === 'supervision-record-returned' && e.data.supervisionDate === s.effectiveOn);
-    push({
-      kind: 'supervision-record',
-      from: s.effectiveOn,
-      due: addPeriod(calendar, s.effectiveOn, t.supervisionRecord.within),
-      metBy: r?.id,
-      metOn: r?.effectiveOn,
-      rule: rules.supervisionRecord,
-    });
-    const a = authorised.find((e) => e.type === 'supervision-record-authorised' && e.data.supervisionDate === s.effectiveOn);
-    push({
-      kind: 'supervision-authorised',
-      from: s.effectiveOn,
-      due: addPeriod(calendar, s.effectiveOn, t.supervisionAuthorised.within),
-      metBy: a?.id,
-      metOn: a?.effectiveOn,
-      rule: rules.supervisionAuthorised,
-    });
-  }
+  perAnchor('supervision-record', supervisions, returned, supervisionDateOf, t.supervisionRecord.within, rules.supervisionRecord);
+  perAnchor('supervision-authorised', supervisions, authorised, supervisionDateOf, t.supervisionAuthorised.within, rules.supervisionAuthorised);
 
   // CAF review (seed 000: the existing CAF reviewed at the 6-month stage), from its authorisation.
   for (const episode of episodes) {
