@@ -135,10 +135,10 @@ export class InvalidEventError extends Error {
 }
 
 /** Validates a new event and returns it with its data normalised; throws naming the field. */
+const newEventSchema = z.object({ type: z.enum(CASE_EVENT_TYPES as [CaseEventType, ...CaseEventType[]]), by: staffId, effectiveOn: localDate, data: z.unknown() });
+
 export function validateNewEvent(input: unknown): ValidNewEvent {
-  const base = z
-    .object({ type: z.enum(CASE_EVENT_TYPES as [CaseEventType, ...CaseEventType[]]), by: staffId, effectiveOn: localDate, data: z.unknown() })
-    .safeParse(input);
+  const base = newEventSchema.safeParse(input);
   if (!base.success) {
     const issue = base.error.issues[0];
     throw new InvalidEventError(issue.path.join('.') || 'event', issue.message);

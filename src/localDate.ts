@@ -139,13 +139,10 @@ export function maxDate(a: LocalDate, b: LocalDate): LocalDate {
   return a >= b ? a : b;
 }
 
+/** Made once: building an Intl formatter costs far more than using one. */
+const LONDON_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit' });
+
 /** The local date in Europe/London at an instant (what "today" is for a worker in England). */
 export function londonDateOf(instant: Date): LocalDate {
-  const parts = new Intl.DateTimeFormat('en-CA', {
-    timeZone: 'Europe/London',
-    year: 'numeric',
-    month: '2-digit',
-    day: '2-digit',
-  }).format(instant);
-  return parts as LocalDate;
+  return LONDON_DATE.format(instant) as LocalDate;
 }

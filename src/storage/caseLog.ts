@@ -77,11 +77,21 @@ export interface AppendOptions {
 export type CaseLog = ReturnType<typeof createCaseLog>;
 
 export function createCaseLog(db: Database) {
-  async function readIn(q: Database, caseId: string): Promise<CaseRecord> {
-    const [row] = await q.query<{ reference: string; version: number }>('SELECT reference, version FROM cases WHERE id = $1', [caseId]);
-    if (!row) throw new CaseNotFoundError(caseId);
-    const events = await q.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM case_events WHERE case_id = $1 ORDER BY sequence`, [caseId]);
-    return { caseId, reference: row.reference, version: row.version, events: events.map(toEvent) };
+  /**
+   * The case and its events in one round trip; with `auditActor`, the read is audited in the same
+   * statement (a data-modifying CTE), so a read is never returned unaudited.
+   */
+  async function readIn(q: Database, caseId: string, auditActor?: string): Promise<CaseRecord> {
+    const audit = auditActor
+      ? `WITH audited AS (INSERT INTO audit_log (actor, action, case_id, detail) SELECT $2, 'case.read', id, jsonb_build_object('version', version) FROM cases WHERE id = $1) `
+      : '';
+    const rows = await q.query<EventRow & { reference: string; version: number }>(
+      `${audit}SELECT c.reference, c.version, ${EVENT_COLUMNS.split(', ').map((col) => `e.${col}`).join(', ')}
+         FROM cases c LEFT JOIN case_events e ON e.case_id = c.id WHERE c.id = $1 ORDER BY e.sequence`,
+      auditActor ? [caseId, auditActor] : [caseId],
+    );
+    if (rows.length === 0) throw new CaseNotFoundError(caseId);
+    return { caseId, reference: rows[0].reference, version: rows[0].version, events: rows.filter((r) => r.id !== null).map(toEvent) };
   }
 
   async function alreadyDone(q: Database, idempotencyKey: string | undefined): Promise<string | null> {
@@ -192,9 +202,7 @@ export function createCaseLog(db: Database) {
     },
 
     async read(caseId: string, opts: { actor: string }): Promise<CaseRecord> {
-      const record = await readIn(db, caseId);
-      await recordAudit(db, { actor: opts.actor, action: 'case.read', caseId, detail: { version: record.version } });
-      return record;
+      return readIn(db, caseId, opts.actor);
     },
 
     async findByReference(reference: string, opts: { actor: string }): Promise<CaseRecord | null> {
