@@ -9,6 +9,7 @@ import { RunningBot, startBot } from '../bot/main';
 import { DEMO_STAFF } from '../bot/playground/demoTeam';
 import { startServer } from '../bot/server';
 import { startConnector } from '../test/helpers/connector';
+import { Database, openDatabase } from '../src/storage/database';
 
 /**
  * Card action round trips (an `adaptiveCard/action` invoke over HTTP on loopback, the event
@@ -57,8 +58,17 @@ export async function benchBotTurns(): Promise<string[]> {
   const echoConfig = { ...botConfigFromEnv({}), port: 0 };
   const echo = await startServer({ config: echoConfig, adapter: createAdapter(echoConfig), bot: new EchoBot() });
   const engines: Array<[string, NodeJS.ProcessEnv]> = [['embedded PGlite', { EARLYHELP_DATA_DIR: dataDir }]];
+  // On the server, a schema of the benchmark's own, dropped afterwards.
   const server = process.env.BENCH_DATABASE_URL ?? process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  engines.push(['PostgreSQL server', { DATABASE_URL: server }]);
+  const schema = `bench_${Date.now().toString(36)}`;
+  let admin: Database | null = null;
+  try {
+    admin = await openDatabase({ databaseUrl: server });
+    await admin.query(`CREATE SCHEMA ${schema}`);
+    engines.push(['PostgreSQL server', { DATABASE_URL: `${server}${server.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}` }]);
+  } catch (e) {
+    lines.push(`card action round trip on the PostgreSQL server: not measured (${(e as Error).message.slice(0, 80)})`);
+  }
   try {
     const echoTurn = (i: number) =>
       fetch(`${echo.url}/api/messages`, {
@@ -117,6 +127,10 @@ export async function benchBotTurns(): Promise<string[]> {
       }
     }
   } finally {
+    if (admin) {
+      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
+      await admin.close();
+    }
     await echo.close();
     await connector.close();
     fs.rmSync(dataDir, { recursive: true, force: true });
