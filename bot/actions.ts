@@ -126,8 +126,10 @@ function decide(decision: CafDecision, outcome: CafOutcome): CardAction {
 }
 
 /** London wall-clock time of an instant, as people read it: "2026-12-18 14:05". */
+const LONDON_TIME = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+
 export function formatInstant(iso: string): string {
-  const parts = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false }).formatToParts(new Date(iso));
+  const parts = LONDON_TIME.formatToParts(new Date(iso));
   const p = (type: string) => parts.find((x) => x.type === type)?.value ?? '';
   return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
 }

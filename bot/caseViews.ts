@@ -127,6 +127,14 @@ export async function cafDeciders(services: BotServices, worker: StaffMember): P
   return [...(first ? [first] : []), ...others];
 }
 
+/** Whether this person may decide the CAF awaiting authorisation on the case (never its submitter). */
+export async function mayDecideCaf(services: BotServices, record: CaseRecord, viewer: StaffMember): Promise<boolean> {
+  const pending = caseState(record.events).cafAwaitingDecision;
+  if (!pending || pending.by === viewer.id) return false;
+  const worker = await services.directory.get(caseState(record.events).leadProfessional);
+  return worker ? (await cafDeciders(services, worker)).some((d) => d.id === viewer.id) : false;
+}
+
 export async function cafAuthorisationCardFor(
   services: BotServices,
   record: CaseRecord,
@@ -139,7 +147,7 @@ export async function cafAuthorisationCardFor(
   const worker = await services.directory.get(state.leadProfessional);
   const deciders = worker ? await cafDeciders(services, worker) : [];
   const caf = obligationsOf(services, record.events).filter((o) => o.kind === 'caf-assessment').at(-1);
-  const canDecide = Boolean(viewer && deciders.some((d) => d.id === viewer.id) && viewer.id !== pending.by);
+  const canDecide = viewer ? await mayDecideCaf(services, record, viewer) : false;
   return cafAuthorisationCard({
     caseId: record.caseId,
     reference: record.reference,

@@ -2,7 +2,7 @@ import { AccessDeniedError } from '../src/access';
 import { CaseNotFoundError } from '../src/storage/caseLog';
 import { AdaptiveCard } from './cards/template';
 import { helpCard, noticeCard } from './cards/cards';
-import { allocationFormFor, cafAuthorisationCardFor, caseCardFor, dueCard, myCasesCard } from './caseViews';
+import { allocationFormFor, cafAuthorisationCardFor, caseCardFor, dueCard, mayDecideCaf, myCasesCard } from './caseViews';
 import { caseFor } from '../src/caseWork';
 import { Turn } from './turn';
 
@@ -20,14 +20,14 @@ export const COMMANDS: BotCommand[] = [
     pattern: /^\s*(?:open\s+)?case\s+([A-Za-z0-9][A-Za-z0-9-]{1,30})\b/i,
     run: async (turn, match) => {
       const reference = match[1].toUpperCase();
-      const found = await turn.services.db.query<{ id: string }>('SELECT id FROM cases WHERE reference = $1', [reference]);
-      if (!found.length) return noticeCard({ title: `There is no case ${reference} that you can open.`, summary: `Case ${reference}` });
+      const caseId = await turn.services.caseLog.idOf(reference);
+      if (!caseId) return noticeCard({ title: `There is no case ${reference} that you can open.`, summary: `Case ${reference}` });
       try {
-        const { record } = await caseFor(turn.services, turn.actor, found[0].id, 'read');
+        const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
         // A manager who may decide a CAF awaiting authorisation is shown that first.
-        if (turn.actor.role === 'manager') {
+        if (await mayDecideCaf(turn.services, record, turn.actor)) {
           const caf = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: turn.inGroup });
-          if (caf && JSON.stringify(caf).includes('"approveCaf"')) return caf;
+          if (caf) return caf;
         }
         return caseCardFor(turn.services, record);
       } catch (e) {

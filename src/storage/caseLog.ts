@@ -205,9 +205,15 @@ export function createCaseLog(db: Database) {
       return readIn(db, caseId, opts.actor);
     },
 
-    async findByReference(reference: string, opts: { actor: string }): Promise<CaseRecord | null> {
+    /** The id of the case with this reference, if there is one (a reference reveals nothing more). */
+    async idOf(reference: string): Promise<string | null> {
       const [row] = await db.query<{ id: string }>('SELECT id FROM cases WHERE reference = $1', [reference]);
-      return row ? log.read(row.id, opts) : null;
+      return row?.id ?? null;
+    },
+
+    async findByReference(reference: string, opts: { actor: string }): Promise<CaseRecord | null> {
+      const id = await log.idOf(reference);
+      return id ? log.read(id, opts) : null;
     },
 
     /** Summaries from the read model; an unfiltered list is for administrators' tools. */

@@ -243,6 +243,19 @@ describe('CAF authorisation', () => {
     expect(after.card.refresh).toBeUndefined();
   });
 
+  test('"case <ref>" shows a manager who may decide the CAF awaiting authorisation; others see the case, or nothing if it is not theirs', async () => {
+    const { reference } = await cafSubmitted();
+    const [manager] = await b.say(MORGAN, `case ${reference.toLowerCase()}`);
+    expect(textOf(cardOf(manager))).toContain(`CAF awaiting authorisation: case ${reference}`);
+    const [worker] = await b.say(SAM, `case ${reference}`);
+    expect(textOf(cardOf(worker))).toContain(`Case ${reference}`);
+    expect(textOf(cardOf(worker))).toMatch(/Awaiting authorisation since/);
+    const [other] = await b.say(ALEX, `case ${reference}`);
+    expect(textOf(cardOf(other))).toBe(`There is no case ${reference} that you can open.`);
+    const [missing] = await b.say(ALEX, 'case EH-0000');
+    expect(textOf(cardOf(missing))).toBe('There is no case EH-0000 that you can open.');
+  });
+
   test('when the line manager is absent the duty manager gets the card', async () => {
     const c = await allocated();
     await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' });
