@@ -3,7 +3,7 @@ import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError,
 import { caseState } from '../src/caseState';
 import { CaseNotFoundError, CaseRecord, VersionConflictError } from '../src/storage/caseLog';
 import { cafDecidedCard, CafOutcome, noticeCard } from './cards/cards';
-import { AdaptiveCard } from './cards/template';
+import { AdaptiveCard, attachment } from './cards/template';
 import { allocationFormFor, cafAuthorisationCardFor, cafDecider, caseCardFor, dueCard, myCasesCard } from './caseViews';
 import { log } from './log';
 import { Turn } from './turn';
@@ -52,18 +52,30 @@ function work(action: WorkAction, dateField: string, describe: (r: CaseRecord) =
   };
 }
 
-/** After a CAF is submitted: the card goes to the line (or duty) manager, and into the group it was submitted from. */
+/**
+ * After a CAF is submitted: the card goes to the line (or duty) manager's personal chat; submitted
+ * from a group chat or channel, it is posted there too, showing everyone the status and refreshing
+ * to the buttons for the managers who may decide.
+ */
 async function sendCafForAuthorisation(turn: Turn, record: CaseRecord): Promise<void> {
   const state = caseState(record.events);
   const submission = state.cafAwaitingDecision;
   const worker = await turn.services.directory.get(state.leadProfessional);
   if (!submission || !worker) return;
+  const posted = (delivered: { conversationId: string; activityId: string } | null) =>
+    delivered ? turn.services.conversations.recordPostedCard({ ...delivered, caseId: record.caseId, purpose: 'caf-authorisation', subjectId: submission.id }) : undefined;
   const decider = await cafDecider(turn.services, worker);
   if (decider) {
     const card = await cafAuthorisationCardFor(turn.services, record, decider, { inGroup: false });
-    const delivered = card && (await turn.notifier.toPerson(decider.id, card));
-    if (delivered) await turn.services.conversations.recordPostedCard({ ...delivered, caseId: record.caseId, purpose: 'caf-authorisation', subjectId: submission.id });
+    if (card) await posted(await turn.notifier.toPerson(decider.id, card));
   } else log.warn({ caseId: record.caseId }, 'no manager to authorise the CAF');
+  if (turn.inGroup) {
+    const card = await cafAuthorisationCardFor(turn.services, record, null, { inGroup: true });
+    if (card) {
+      const response = await turn.context.sendActivity({ type: 'message', summary: card.fallbackText, attachments: [attachment(card)] });
+      if (response?.id) await posted({ conversationId: turn.context.activity.conversation.id, activityId: response.id });
+    }
+  }
 }
 
 function decide(decision: CafDecision, outcome: CafOutcome): CardAction {

@@ -256,6 +256,24 @@ describe('CAF authorisation', () => {
     expect(textOf(cardOf(missing))).toBe('There is no case EH-0000 that you can open.');
   });
 
+  test('submitted from a group chat, the card is posted there with the status for everyone, and is updated for everyone once decided', async () => {
+    const c = await allocated();
+    const group = { id: 'group-chat-north-2', conversationType: 'groupChat' };
+    await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' }, group);
+    const submitted = await b.execute(SAM, 'submitCaf', { caseId: c.caseId }, group);
+    const inGroup = submitted.sent.find((s) => s.conversationId === group.id)!;
+    const card = cardOf(inGroup);
+    expect(textOf(card)).not.toContain('Approve');
+    expect((card.refresh as { userIds: string[] }).userIds).toEqual([MORGAN.id, DUTY.id]);
+    expect(inGroup.activity.summary).toBe(`CAF for case ${c.reference} awaiting authorisation.`);
+    const [row] = await t.db.query<{ id: string }>(`SELECT id FROM case_events WHERE case_id = $1 AND type = 'caf-submitted'`, [c.caseId]);
+    await b.execute(MORGAN, 'approveCaf', { caseId: c.caseId, submissionId: row.id });
+    const updates = b.adapter.updated.filter((u) => u.activity.id === inGroup.activity.id);
+    expect(updates).toHaveLength(1);
+    expect(textOf(updates[0].activity.attachments![0].content)).toContain(`CAF approved: case ${c.reference}`);
+    expect(updates[0].activity.attachments![0].content.refresh).toBeUndefined();
+  });
+
   test('when the line manager is absent the duty manager gets the card', async () => {
     const c = await allocated();
     await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' });
