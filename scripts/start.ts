@@ -3,7 +3,6 @@
  * team and cases, and Microsoft 365 Agents Playground (Microsoft's local Teams client) signed in as
  * the demo manager, or as a worker with `npm start -- --as worker`; prints the address to open.
  */
-process.env.LOG_LEVEL ??= 'warn';
 import os from 'node:os';
 import path from 'node:path';
 import { startBot } from '../bot/main';
