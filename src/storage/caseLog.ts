@@ -181,24 +181,62 @@ export function createCaseLog(db: Database) {
     async append(caseId: string, expectedVersion: number, events: NewCaseEvent[], opts: AppendOptions & { previous?: CaseRecord }): Promise<CaseRecord> {
       const valid = events.map((e) => validateNewEvent(e));
       if (valid.length === 0) throw new Error('Nothing to append.');
-      return onceOnly(opts.idempotencyKey, () => db.transaction(async (tx) => {
-        // A repeated request is caught by the unique idempotency key (see onceOnly), not by a read first.
-        const set = summarySet(valid, 4);
-        const moved = await tx.query<{ reference: string }>(`UPDATE cases SET version = version + $3${set.sql} WHERE id = $1 AND version = $2 RETURNING reference`, [caseId, expectedVersion, valid.length, ...set.params]);
+      const recordedAt = new Date().toISOString();
+      const written = valid.map((e, i) => ({ ...e, id: randomUUID(), caseId, sequence: expectedVersion + i + 1, recordedAt }) as CaseEvent);
+      const write = async (q: Database): Promise<CaseRecord> => {
+        // One statement: version moved, events written, change audited, or nothing (a repeated
+        // request is caught by the unique idempotency key, see onceOnly, not by a read first).
+        const set = summarySet(valid, 6);
+        const moved = await q.query<{ reference: string }>(
+          `WITH moved AS (UPDATE cases SET version = version + $3${set.sql} WHERE id = $1 AND version = $2 RETURNING id, reference),
+           inserted AS (
+             INSERT INTO case_events (id, case_id, sequence, type, by_staff, recorded_at, effective_on, data, idempotency_key)
+             SELECT e.id, moved.id, e.sequence, e.type, e.by_staff, e.recorded_at::timestamptz, e.effective_on::date, e.data, e.idempotency_key
+               FROM moved, jsonb_to_recordset($4::jsonb) AS e(id text, sequence int, type text, by_staff text, recorded_at text, effective_on text, data jsonb, idempotency_key text)
+             RETURNING 1),
+           audited AS (INSERT INTO audit_log (actor, action, case_id, detail) SELECT $5, 'case.append', moved.id, $${6 + set.params.length}::jsonb FROM moved)
+           SELECT reference FROM moved`,
+          [
+            caseId,
+            expectedVersion,
+            valid.length,
+            JSON.stringify(
+              written.map((e, i) => ({
+                id: e.id,
+                sequence: e.sequence,
+                type: e.type,
+                by_staff: e.by,
+                recorded_at: recordedAt,
+                effective_on: e.effectiveOn,
+                data: e.data,
+                // The key marks the first event of the batch: enough to recognise the batch again.
+                idempotency_key: i === 0 ? opts.idempotencyKey ?? null : null,
+              })),
+            ),
+            opts.actor,
+            ...set.params,
+            JSON.stringify({ events: valid.map((e) => e.type), version: expectedVersion + valid.length }),
+          ],
+        );
         if (moved.length === 0) {
-          const [row] = await tx.query<{ version: number }>('SELECT version FROM cases WHERE id = $1', [caseId]);
+          const [row] = await q.query<{ version: number }>('SELECT version FROM cases WHERE id = $1', [caseId]);
           if (!row) throw new CaseNotFoundError(caseId);
           throw new VersionConflictError(caseId, expectedVersion, row.version);
         }
-        const written = await insertEvents(tx, caseId, expectedVersion, valid, opts.idempotencyKey);
-        await recordAudit(tx, { actor: opts.actor, action: 'case.append', caseId, detail: { events: valid.map((e) => e.type), version: expectedVersion + valid.length } });
         const previous = opts.previous?.caseId === caseId && opts.previous.version === expectedVersion ? opts.previous : null;
-        const record: CaseRecord = previous
+        return previous
           ? { caseId, reference: moved[0].reference, version: expectedVersion + valid.length, events: [...previous.events, ...written] }
-          : await readIn(tx, caseId);
-        await opts.alsoInTransaction?.(tx, record);
-        return record;
-      }));
+          : readIn(q, caseId);
+      };
+      return onceOnly(opts.idempotencyKey, () =>
+        opts.alsoInTransaction
+          ? db.transaction(async (tx) => {
+              const record = await write(tx);
+              await opts.alsoInTransaction!(tx, record);
+              return record;
+            })
+          : write(db),
+      );
     },
 
     async read(caseId: string, opts: { actor: string }): Promise<CaseRecord> {
