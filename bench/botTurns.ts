@@ -27,17 +27,17 @@ interface Figures {
   errors: number;
 }
 
-async function load(concurrency: number, request: (i: number) => Promise<boolean>): Promise<Figures> {
+async function load(concurrency: number, request: (i: number, client: number, clients: number) => Promise<boolean>): Promise<Figures> {
   const latencies: number[] = [];
   let errors = 0;
   let i = 0;
   const until = performance.now() + SECONDS * 1000;
   const started = performance.now();
   await Promise.all(
-    Array.from({ length: concurrency }, async () => {
+    Array.from({ length: concurrency }, async (_, client) => {
       while (performance.now() < until) {
         const t0 = performance.now();
-        const ok = await request(i++).catch(() => false);
+        const ok = await request(i++, client, concurrency).catch(() => false);
         latencies.push(performance.now() - t0);
         if (!ok) errors++;
       }
@@ -99,7 +99,8 @@ export async function benchBotTurns(): Promise<string[]> {
           });
         }
         const cases = await bot.services.db.query<{ id: string }>(`SELECT id FROM cases WHERE reference LIKE $1`, [`BENCH-${stamp}-%`]);
-        const cardAction = (i: number) =>
+        // Each client works through its own share of the cases, as each worker acts on their own caseload.
+        const cardAction = (i: number, client: number, clients: number) =>
           fetch(`${bot.server.url}/api/messages`, {
             method: 'POST',
             headers: { 'content-type': 'application/json' },
@@ -112,7 +113,7 @@ export async function benchBotTurns(): Promise<string[]> {
               from: { id: '29:sam', aadObjectId: DEMO_STAFF.worker.id },
               recipient: { id: '28:b' },
               conversation: { id: 'a:bench-sam', conversationType: 'personal' },
-              value: { action: { type: 'Action.Execute', verb: 'caseRecorded', data: { verb: 'caseRecorded', caseId: cases[i % cases.length].id } } },
+              value: { action: { type: 'Action.Execute', verb: 'caseRecorded', data: { verb: 'caseRecorded', caseId: cases[(client + clients * i) % cases.length].id } } },
             }),
           }).then(async (r) => {
             const body = (await r.json()) as { statusCode?: number };
