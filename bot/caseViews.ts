@@ -2,7 +2,7 @@ import { CaseEvent } from '../src/caseEvents';
 import { caseState, CaseState } from '../src/caseState';
 import { addDays, dayOfWeek, LocalDate } from '../src/localDate';
 import { Obligation, obligations, openObligations, ragOf } from '../src/obligations';
-import { StaffMember } from '../src/staff';
+import { isAbsent, StaffMember } from '../src/staff';
 import { CaseRecord } from '../src/storage/caseLog';
 import { OBLIGATION_LABELS } from './cards/labels';
 import { AllocationValues, allocationCard, cafAuthorisationCard, caseCard, caseListCard, CaseListRow } from './cards/cards';
@@ -110,13 +110,15 @@ export async function allocationFormFor(services: BotServices, manager: StaffMem
 
 /**
  * Who decides on a worker's CAF: their line manager, or a duty manager of the team when the line
- * manager is absent (inactive) or there is none (DOMAIN.md: "line or duty manager").
+ * manager is on leave (`absentUntil`), has left (inactive), or there is none (DOMAIN.md: "line or
+ * duty manager").
  */
 export async function cafDecider(services: BotServices, worker: StaffMember): Promise<StaffMember | null> {
+  const today = services.today();
   const line = worker.lineManager ? await services.directory.get(worker.lineManager) : null;
-  if (line?.active && line.id !== worker.id) return line;
+  if (line?.active && !isAbsent(line, today) && line.id !== worker.id) return line;
   const team = await services.directory.team(worker.team);
-  return team.find((m) => m.role === 'manager' && m.active && m.id !== worker.id) ?? null;
+  return team.find((m) => m.role === 'manager' && m.active && !isAbsent(m, today) && m.id !== worker.id) ?? null;
 }
 
 /** Everyone who may decide on the CAF: the decider first, then the team's other managers (60 at most). */

@@ -1,5 +1,6 @@
 import { parse } from 'csv-parse/sync';
 import { z } from 'zod';
+import { isLocalDate } from './localDate';
 
 /**
  * The staff directory: who works in Early Help, in which team, in which role, under which line
@@ -22,6 +23,13 @@ export interface StaffMember {
   /** Caseload capacity in points (workers); the manager allocates points per case. */
   capacityPoints: number;
   active: boolean;
+  /** On leave up to and including this day (a duty manager covers a manager's decisions). */
+  absentUntil?: string;
+}
+
+/** Whether someone is away on a given day. */
+export function isAbsent(member: Pick<StaffMember, 'absentUntil'>, today: string): boolean {
+  return member.absentUntil !== undefined && today <= member.absentUntil;
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
@@ -38,6 +46,12 @@ export const staffMemberSchema = z.object({
     .optional()
     .transform((s) => (s ? s.toLowerCase() : undefined)),
   capacityPoints: z.coerce.number().int('must be a whole number').min(0).max(1000).default(0),
+  absentUntil: z
+    .string()
+    .trim()
+    .optional()
+    .refine((s) => !s || isLocalDate(s), { message: 'must be a real date, YYYY-MM-DD' })
+    .transform((s) => s || undefined),
   active: z
     .union([z.boolean(), z.enum(['true', 'false', 'yes', 'no', ''])])
     .optional()
@@ -61,10 +75,10 @@ export function validateStaffMember(input: Record<string, unknown>, where: strin
   return result.data as StaffMember;
 }
 
-const CSV_COLUMNS = ['id', 'name', 'email', 'role', 'team', 'lineManager', 'capacityPoints', 'active'];
+const CSV_COLUMNS = ['id', 'name', 'email', 'role', 'team', 'lineManager', 'capacityPoints', 'active', 'absentUntil'];
 
 /**
- * Reads a staff CSV (header row: id,name,email,role,team,lineManager,capacityPoints[,active]).
+ * Reads a staff CSV (header row: id,name,email,role,team,lineManager,capacityPoints[,active][,absentUntil]).
  * `lineManager` is the manager's id or e-mail. All or nothing: the first bad row is named and nothing is returned.
  */
 export function parseStaffCsv(text: string, file: string, known: readonly StaffMember[] = []): StaffMember[] {

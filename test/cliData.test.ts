@@ -57,6 +57,16 @@ describe('earlyhelp with a database', () => {
     expect(list.stdout).not.toContain('Alex Kim');
   });
 
+  test('staff absent marks leave until a date, and staff back clears it', async () => {
+    const away = await cli(server(), 'staff', 'absent', 'morgan@council.example', '--until', '2026-12-04');
+    expect(away).toMatchObject({ code: 0, stdout: 'Morgan Reid is away until 2026-12-04 (inclusive)\n' });
+    expect((await cli(server(), 'staff', 'list')).stdout).toMatch(/Morgan Reid\s+manager\s+North\s+0\s+yes\s+2026-12-04/);
+    expect(await cli(server(), 'staff', 'absent', 'morgan@council.example', '--until', '2026-12-40')).toMatchObject({ code: 2, stderr: expect.stringContaining('--until') });
+    expect(await cli(server(), 'staff', 'absent', 'nobody@council.example', '--until', '2026-12-04')).toMatchObject({ code: 2, stderr: expect.stringContaining('nobody@council.example is not in the directory') });
+    expect((await cli(server(), 'staff', 'back', MORGAN)).stdout).toBe('Morgan Reid is back\n');
+    expect((await cli(server(), 'staff', 'list')).stdout).not.toMatch(/Morgan Reid.*2026-12-04/);
+  });
+
   test('staff add names a bad field and exits 2', async () => {
     const r = await cli(server(), 'staff', 'add', '--id', 'not-a-guid', '--name', 'X', '--email', 'x@council.example', '--role', 'worker', '--team', 'North');
     expect(r.code).toBe(2);

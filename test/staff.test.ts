@@ -1,4 +1,4 @@
-import { parseStaffCsv, StaffError } from '../src/staff';
+import { isAbsent, parseStaffCsv, StaffError } from '../src/staff';
 
 const HEADER = 'id,name,email,role,team,lineManager,capacityPoints';
 const MANAGER = '11111111-1111-4111-8111-111111111111,Morgan Reid,morgan.reid@council.example,manager,North,,0';
@@ -25,6 +25,14 @@ describe('staff CSV import', () => {
     expect(refusal([HEADER, MANAGER, WORKER.replace(',worker,', ',social worker,')].join('\n')).message).toMatch(/^staff\.csv row 3: role: must be one of worker, manager, business-support, administrator/);
     expect(refusal([HEADER, MANAGER.replace('11111111-1111-4111-8111-111111111111', 'morgan')].join('\n')).message).toMatch(/row 2: id: must be an Entra ID object id/);
     expect(refusal([HEADER, MANAGER, WORKER.replace(',20', ',lots')].join('\n')).field).toBe('capacityPoints');
+  });
+
+  test('an optional absentUntil column marks leave, and must be a real date', () => {
+    const [manager] = parseStaffCsv([`${HEADER},absentUntil`, `${MANAGER},2026-12-04`].join('\n'), 'staff.csv');
+    expect(manager.absentUntil).toBe('2026-12-04');
+    expect(isAbsent(manager, '2026-12-04')).toBe(true);
+    expect(isAbsent(manager, '2026-12-05')).toBe(false);
+    expect(refusal([`${HEADER},absentUntil`, `${MANAGER},next week`].join('\n')).message).toMatch(/row 2: absentUntil: must be a real date/);
   });
 
   test('an unknown line manager, a duplicate and an unknown column are refused', () => {

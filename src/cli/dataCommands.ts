@@ -11,6 +11,7 @@ import { Database, databaseOptionsFromEnv, openDatabase } from '../storage/datab
 import { migrate, pendingMigrations } from '../storage/migrations';
 import { createStaffDirectory } from '../storage/staffDirectory';
 import type { CliIo } from './main';
+import { parseDateOption } from './deadlines';
 import { table } from './table';
 import { UsageError } from './usageError';
 
@@ -92,13 +93,44 @@ export function registerDataCommands(program: Command, io: CliIo): void {
         io.stdout(`saved ${member.name} (${member.role}, ${member.team})\n`);
       }),
     );
+  const findMember = async (db: Database, idOrEmail: string) => {
+    const all = await createStaffDirectory(db).all();
+    const member = all.find((m) => m.id === idOrEmail.toLowerCase() || m.email === idOrEmail.toLowerCase());
+    if (!member) throw new UsageError(`<member>: ${idOrEmail} is not in the directory`);
+    return member;
+  };
+  staff
+    .command('absent')
+    .argument('<member>', 'id or e-mail')
+    .requiredOption('--until <date>', 'the last day of leave, YYYY-MM-DD')
+    .description('mark someone on leave: a duty manager of the team decides in their place until then')
+    .action((idOrEmail: string, o: { until: string }) =>
+      withDatabase(async (db) => {
+        const until = parseDateOption(o.until, '--until');
+        const member = await findMember(db, idOrEmail);
+        await createStaffDirectory(db).save([{ ...member, absentUntil: until }], actor);
+        io.stdout(`${member.name} is away until ${until} (inclusive)\n`);
+      }),
+    );
+  staff
+    .command('back')
+    .argument('<member>', 'id or e-mail')
+    .description('mark someone back from leave')
+    .action((idOrEmail: string) =>
+      withDatabase(async (db) => {
+        const member = await findMember(db, idOrEmail);
+        const { absentUntil: _gone, ...back } = member;
+        await createStaffDirectory(db).save([back], actor);
+        io.stdout(`${member.name} is back\n`);
+      }),
+    );
   staff
     .command('list')
     .description('list the staff directory')
     .action(() =>
       withDatabase(async (db) => {
         const all = await createStaffDirectory(db).all();
-        io.stdout(table(['id', 'name', 'role', 'team', 'capacity', 'active'], all.map((m) => [m.id, m.name, m.role, m.team, String(m.capacityPoints), m.active ? 'yes' : 'no'])));
+        io.stdout(table(['id', 'name', 'role', 'team', 'capacity', 'active', 'away until'], all.map((m) => [m.id, m.name, m.role, m.team, String(m.capacityPoints), m.active ? 'yes' : 'no', m.absentUntil ?? ''])));
       }),
     );
 

@@ -274,7 +274,26 @@ describe('CAF authorisation', () => {
     expect(updates[0].activity.attachments![0].content.refresh).toBeUndefined();
   });
 
-  test('when the line manager is absent the duty manager gets the card', async () => {
+  test('while the line manager is on leave the duty manager gets the card; after it, the line manager again', async () => {
+    const c = await allocated();
+    await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' });
+    await b.services.directory.save([{ ...MORGAN, absentUntil: '2026-11-27' }], 'test');
+    try {
+      b.today.value = '2026-11-27';
+      const submitted = await b.execute(SAM, 'submitCaf', { caseId: c.caseId });
+      expect(submitted.sent.some((s) => s.conversationId === personalChatOf(DUTY))).toBe(true);
+      expect(submitted.sent.some((s) => s.conversationId === personalChatOf(MORGAN))).toBe(false);
+      b.today.value = '2026-11-30';
+      const [row] = await t.db.query<{ id: string }>(`SELECT id FROM case_events WHERE case_id = $1 AND type = 'caf-submitted'`, [c.caseId]);
+      await b.execute(DUTY, 'returnCaf', { caseId: c.caseId, submissionId: row.id, comments: 'Add the father\'s view' });
+      const again = await b.execute(SAM, 'submitCaf', { caseId: c.caseId });
+      expect(again.sent.some((s) => s.conversationId === personalChatOf(MORGAN))).toBe(true);
+    } finally {
+      await b.services.directory.save([MORGAN], 'test');
+    }
+  });
+
+  test('when the line manager has left the duty manager gets the card', async () => {
     const c = await allocated();
     await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' });
     await b.services.directory.save([{ ...MORGAN, active: false }], 'test');

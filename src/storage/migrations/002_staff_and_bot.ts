@@ -12,6 +12,7 @@ CREATE TABLE staff (
   line_manager text REFERENCES staff (id),
   capacity_points integer NOT NULL DEFAULT 0 CHECK (capacity_points >= 0),
   active boolean NOT NULL DEFAULT true,
+  absent_until date,               -- on leave up to and including this day: a duty manager covers
   updated_at timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX staff_team ON staff (team);
