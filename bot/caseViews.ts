@@ -69,13 +69,28 @@ function nextLine(o: Obligation | undefined): string {
   return o ? `${OBLIGATION_LABELS[o.kind]} by ${o.latest ?? o.due}` : 'Nothing outstanding';
 }
 
+/** A manager's part in a case: the CAF awaiting their authorisation, if any (amber: it is theirs to do). */
+async function awaitingYou(services: BotServices, record: CaseRecord, viewer: StaffMember): Promise<CaseListRow | null> {
+  if (viewer.role !== 'manager' || !(await mayDecideCaf(services, record, viewer))) return null;
+  const since = caseState(record.events).cafAwaitingDecision!.effectiveOn;
+  return { caseId: record.caseId, reference: record.reference, next: `CAF awaiting your authorisation since ${since}`, rag: 'amber' };
+}
+
 export async function myCasesCard(services: BotServices, viewer: StaffMember): Promise<AdaptiveCard> {
   const today = services.today();
-  const rows: CaseListRow[] = (await casesInView(services, viewer)).map((record) => {
+  const yours: CaseListRow[] = [];
+  const rows: CaseListRow[] = [];
+  for (const record of await casesInView(services, viewer)) {
+    const decision = await awaitingYou(services, record, viewer);
+    if (decision) {
+      yours.push(decision);
+      continue;
+    }
     const next = openObligations(obligationsOf(services, record.events));
     const worst = next.find((o) => o.status === 'overdue') ?? next[0];
-    return { caseId: record.caseId, reference: record.reference, next: nextLine(worst), rag: worst ? ragOf(worst, today, services.calendar) : 'green' };
-  });
+    rows.push({ caseId: record.caseId, reference: record.reference, next: nextLine(worst), rag: worst ? ragOf(worst, today, services.calendar) : 'green' });
+  }
+  rows.unshift(...yours);
   const title = viewer.role === 'worker' ? 'Your cases' : `${viewer.team} team cases`;
   return caseListCard({ title, empty: viewer.role === 'administrator' ? 'Administrators see the directory, not cases.' : 'No open cases.', cases: rows });
 }
@@ -89,6 +104,8 @@ export async function dueCard(services: BotServices, viewer: StaffMember): Promi
   const horizon: LocalDate = lastWorkingDay < today ? today : lastWorkingDay;
   const due: Array<{ row: CaseListRow; deadline: LocalDate }> = [];
   for (const record of await casesInView(services, viewer)) {
+    const decision = await awaitingYou(services, record, viewer);
+    if (decision) due.push({ deadline: today, row: decision });
     for (const o of openObligations(obligationsOf(services, record.events))) {
       const deadline = o.latest ?? o.due;
       if (o.status === 'overdue' || deadline <= horizon) due.push({ deadline, row: { caseId: record.caseId, reference: record.reference, next: nextLine(o), rag: ragOf(o, today, services.calendar) } });

@@ -274,6 +274,19 @@ describe('CAF authorisation', () => {
     expect(updates[0].activity.attachments![0].content.refresh).toBeUndefined();
   });
 
+  test("a manager's case list and week start with the CAFs awaiting their authorisation", async () => {
+    const { reference } = await cafSubmitted();
+    const [cases] = await b.say(MORGAN, 'my cases');
+    const text = textOf(cardOf(cases));
+    expect(text).toContain('North team cases');
+    expect(text.indexOf(reference)).toBeLessThan(text.indexOf('Telephone contact by'));
+    expect(text).toMatch(new RegExp(`${reference}\\nCAF awaiting your authorisation since 2026-11-23`));
+    const [due] = await b.say(MORGAN, 'due');
+    expect(textOf(cardOf(due))).toContain('CAF awaiting your authorisation since 2026-11-23');
+    const [worker] = await b.say(SAM, 'my cases');
+    expect(textOf(cardOf(worker))).not.toContain('awaiting your authorisation');
+  });
+
   test('while the line manager is on leave the duty manager gets the card; after it, the line manager again', async () => {
     const c = await allocated();
     await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' });
