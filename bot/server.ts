@@ -37,7 +37,7 @@ export async function startServer(options: { config: BotConfig; adapter: CloudAd
     }
   });
 
-  server.on('restifyError', (req, res, err, callback) => {
+  server.on('restifyError', (_req, _res, err, callback) => {
     // Oversized or unparseable bodies: say why, in JSON, without echoing the body.
     log.warn({ status: (err as { statusCode?: number }).statusCode, err: err.name }, 'request refused');
     return callback();

@@ -1,11 +1,12 @@
 import { AccessDeniedError, CaseAction, permits } from './access';
-import { CaseEvent, CLOSURE_REASONS, InvalidEventError, NewCaseEvent, REFERRAL_SOURCES } from './caseEvents';
+import { CLOSURE_REASONS, InvalidEventError, NewCaseEvent, REFERRAL_SOURCES } from './caseEvents';
 import { CafDecisionType, caseState, CaseState } from './caseState';
 import { isLocalDate, LocalDate } from './localDate';
 import { allocationEmail } from './allocationEmail';
 import { StaffMember } from './staff';
 import { CaseLog, CaseRecord, retryOnConflict } from './storage/caseLog';
 import { enqueue } from './storage/outbox';
+import { StaffDirectory } from './storage/staffDirectory';
 
 /**
  * What staff do to a case, as commands: each checks who is asking and what they sent, then appends
@@ -13,15 +14,9 @@ import { enqueue } from './storage/outbox';
  * the bot and the add-in both call these.
  */
 
-/** The staff directory, as `src/storage/staffDirectory.ts` provides it. */
-export interface DirectoryPort {
-  get(id: string): Promise<StaffMember | null>;
-  team(team: string): Promise<StaffMember[]>;
-}
-
 export interface CaseWorkContext {
   caseLog: CaseLog;
-  directory: DirectoryPort;
+  directory: Pick<StaffDirectory, 'get' | 'team'>;
   /** Today in London. */
   today(): LocalDate;
 }

@@ -1,7 +1,7 @@
 import { calendarFor, createCalendar } from '../src/calendar';
 import { NewCaseEvent } from '../src/caseEvents';
 import { hypotheticalCase } from '../src/hypotheticalCase';
-import { LocalDate, parseLocalDate } from '../src/localDate';
+import { parseLocalDate } from '../src/localDate';
 import { Obligation, ObligationKind, obligations, openObligations, ragOf } from '../src/obligations';
 import { loadPolicy, POLICIES_DIR } from '../src/policy';
 import path from 'node:path';
