@@ -62,7 +62,7 @@ export async function casesInView(services: BotServices, viewer: StaffMember): P
     summaries = await services.caseLog.listCases({ leadProfessionals: team.map((m) => m.id) }, { actor: viewer.id });
   } else return [];
   const open = summaries.filter((s) => s.status !== 'closed');
-  return Promise.all(open.map((s) => services.caseLog.read(s.caseId, { actor: viewer.id })));
+  return services.caseLog.readMany(open.map((s) => s.caseId), { actor: viewer.id });
 }
 
 function nextLine(o: Obligation | undefined): string {

@@ -154,6 +154,22 @@ describe.each(ENGINES)('the case event log on %s', (_name, open) => {
     expect(audit.find((a) => a.action === 'case.append')?.detail).toMatchObject({ events: ['telephone-contact-made'] });
   });
 
+  test('several cases read at once come back whole, in reference order, each read audited', async () => {
+    const a = await log.openCase({ reference: reference(), allocation: allocation(), actor: 'manager-morgan' });
+    const b = await log.openCase({ reference: reference(), allocation: allocation(), actor: 'manager-morgan' });
+    await log.append(b.caseId, 1, [contact('2026-11-24'), contact('2026-11-25')], { actor: 'worker-sam' });
+    const many = await log.readMany([b.caseId, a.caseId, 'no-such-case'], { actor: 'manager-dana' });
+    const expected: Array<[string, number, number[]]> = [
+      [a.reference, 1, [1]],
+      [b.reference, 3, [1, 2, 3]],
+    ];
+    expected.sort((x, y) => (x[0] < y[0] ? -1 : 1));
+    expect(many.map((r) => [r.reference, r.version, r.events.map((e) => e.sequence)])).toEqual(expected);
+    expect(many.find((r) => r.caseId === b.caseId)).toEqual(await log.read(b.caseId, { actor: 'manager-dana' }));
+    for (const c of [a, b]) expect((await readAudit(t.db, { caseId: c.caseId, actor: 'manager-dana' })).some((x) => x.action === 'case.read')).toBe(true);
+    expect(await log.readMany([], { actor: 'x' })).toEqual([]);
+  });
+
   test('every case can be read back in batches for the scheduler', async () => {
     const seen = new Set<string>();
     let events = 0;
