@@ -37,6 +37,8 @@ export async function openDatabase(options: DatabaseOptions = {}): Promise<Datab
 /** Options from the environment: `DATABASE_URL`, else PGlite under `EARLYHELP_DATA_DIR` (default `./data`). */
 export function databaseOptionsFromEnv(env: NodeJS.ProcessEnv = process.env): DatabaseOptions {
   if (env.DATABASE_URL) return { databaseUrl: env.DATABASE_URL };
+  // `memory://` keeps the embedded database in the process only (a throwaway demo).
+  if (env.EARLYHELP_DATA_DIR?.startsWith('memory://')) return { dataDir: 'memory://' };
   return { dataDir: path.join(env.EARLYHELP_DATA_DIR ?? 'data', 'pglite') };
 }
 
