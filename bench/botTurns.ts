@@ -10,6 +10,8 @@ import { DEMO_STAFF } from '../bot/playground/demoTeam';
 import { startServer } from '../bot/server';
 import { startConnector } from '../test/helpers/connector';
 import { Database, openDatabase } from '../src/storage/database';
+import { Worker } from 'node:worker_threads';
+import type { LoadFigures, LoadSpec } from './loadWorker';
 
 /**
  * Card action round trips (an `adaptiveCard/action` invoke over HTTP on loopback, the event
@@ -19,37 +21,23 @@ import { Database, openDatabase } from '../src/storage/database';
 const LEVELS = [10, 50];
 const SECONDS = Number(process.env.BENCH_SECONDS ?? 3);
 
-interface Figures {
-  turns: number;
-  perSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
+/** Runs the load in a worker thread: the clients do not share the bot's event loop. */
+function load(spec: Omit<LoadSpec, 'seconds'>): Promise<LoadFigures> {
+  const compiled = __filename.endsWith('.js');
+  const worker = new Worker(path.join(__dirname, compiled ? 'loadWorker.js' : 'loadWorker.ts'), {
+    workerData: { ...spec, seconds: SECONDS },
+    execArgv: compiled ? [] : ['--require', 'tsx/cjs'],
+  });
+  return new Promise((resolve, reject) => {
+    worker.once('message', (figures: LoadFigures) => {
+      void worker.terminate();
+      resolve(figures);
+    });
+    worker.once('error', reject);
+  });
 }
 
-async function load(concurrency: number, request: (i: number, client: number, clients: number) => Promise<boolean>): Promise<Figures> {
-  const latencies: number[] = [];
-  let errors = 0;
-  let i = 0;
-  const until = performance.now() + SECONDS * 1000;
-  const started = performance.now();
-  await Promise.all(
-    Array.from({ length: concurrency }, async (_, client) => {
-      while (performance.now() < until) {
-        const t0 = performance.now();
-        const ok = await request(i++, client, concurrency).catch(() => false);
-        latencies.push(performance.now() - t0);
-        if (!ok) errors++;
-      }
-    }),
-  );
-  const elapsed = (performance.now() - started) / 1000;
-  latencies.sort((a, b) => a - b);
-  const at = (q: number) => latencies[Math.min(latencies.length - 1, Math.floor(q * latencies.length))] ?? NaN;
-  return { turns: latencies.length, perSecond: latencies.length / elapsed, p50: at(0.5), p99: at(0.99), errors };
-}
-
-const show = (f: Figures) => `${f.perSecond.toFixed(0)} turns/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms (${f.turns} turns${f.errors ? `, ${f.errors} errors` : ''})`;
+const show = (f: LoadFigures) => `${f.perSecond.toFixed(0)} turns/s, p50 ${f.p50.toFixed(1)} ms, p99 ${f.p99.toFixed(1)} ms (${f.turns} turns${f.errors ? `, ${f.errors} errors` : ''})`;
 
 export async function benchBotTurns(): Promise<string[]> {
   const lines: string[] = [];
@@ -70,15 +58,10 @@ export async function benchBotTurns(): Promise<string[]> {
     lines.push(`card action round trip on the PostgreSQL server: not measured (${(e as Error).message.slice(0, 80)})`);
   }
   try {
-    const echoTurn = (i: number) =>
-      fetch(`${echo.url}/api/messages`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ type: 'message', id: `e${i}`, text: 'hello', channelId: 'msteams', serviceUrl: connector.url, from: { id: '29:u' }, recipient: { id: '28:b' }, conversation: { id: 'a:echo' } }),
-      }).then(async (r) => (await r.arrayBuffer(), r.status === 200));
     for (const concurrency of LEVELS) {
-      await load(concurrency, echoTurn); // warm-up pass, not reported
-      lines.push(`bot echo turn, ${concurrency} clients: ${show(await load(concurrency, echoTurn))}`);
+      const echoLoad = { url: echo.url, concurrency, kind: 'echo' as const, serviceUrl: connector.url };
+      await load(echoLoad); // warm-up pass, not reported
+      lines.push(`bot echo turn, ${concurrency} clients: ${show(await load(echoLoad))}`);
     }
     for (const [engine, env] of engines) {
       let bot: RunningBot;
@@ -99,29 +82,10 @@ export async function benchBotTurns(): Promise<string[]> {
           });
         }
         const cases = await bot.services.db.query<{ id: string }>(`SELECT id FROM cases WHERE reference LIKE $1`, [`BENCH-${stamp}-%`]);
-        // Each client works through its own share of the cases, as each worker acts on their own caseload.
-        const cardAction = (i: number, client: number, clients: number) =>
-          fetch(`${bot.server.url}/api/messages`, {
-            method: 'POST',
-            headers: { 'content-type': 'application/json' },
-            body: JSON.stringify({
-              type: 'invoke',
-              name: 'adaptiveCard/action',
-              id: `bench-${engine}-${Date.now()}-${i}`,
-              channelId: 'msteams',
-              serviceUrl: connector.url,
-              from: { id: '29:sam', aadObjectId: DEMO_STAFF.worker.id },
-              recipient: { id: '28:b' },
-              conversation: { id: 'a:bench-sam', conversationType: 'personal' },
-              value: { action: { type: 'Action.Execute', verb: 'caseRecorded', data: { verb: 'caseRecorded', caseId: cases[(client + clients * i) % cases.length].id } } },
-            }),
-          }).then(async (r) => {
-            const body = (await r.json()) as { statusCode?: number };
-            return r.status === 200 && body.statusCode === 200;
-          });
         for (const concurrency of LEVELS) {
-          await load(concurrency, cardAction);
-          lines.push(`card action round trip (${engine}, event written), ${concurrency} clients: ${show(await load(concurrency, cardAction))}`);
+          const cardLoad = { url: bot.server.url, concurrency, kind: 'card-action' as const, serviceUrl: connector.url, aadObjectId: DEMO_STAFF.worker.id, caseIds: cases.map((c) => c.id) };
+          await load(cardLoad); // warm-up pass, not reported
+          lines.push(`card action round trip (${engine}, event written), ${concurrency} clients: ${show(await load(cardLoad))}`);
         }
       } finally {
         await bot.close();
