@@ -3,9 +3,32 @@ import { CallerIdConstants, CloudAdapter, ConfigurationBotFrameworkAuthenticatio
 import { BotConfig } from './config';
 import { log } from './log';
 
+/** What a user is told when their turn fails: nothing about why (the log has that). */
+export const TURN_ERROR_REPLY = 'Sorry, something went wrong. Please try again.';
+
 /**
- * botbuilder lets a token with a bad signature (or malformed) escape as a plain error, which its
- * adapter answers with a 500. A bad token is the caller's fault: answer 401.
+ * An error described for the log without its message: a message can quote the input it choked on
+ * (JSON.parse does), and the input here is a child's case. The class, a code and where it was
+ * thrown are enough to find the fault.
+ */
+export function describeError(e: unknown): { err: string; code?: string | number; at?: string[] } {
+  if (!(e instanceof Error)) return { err: typeof e };
+  const { code, statusCode } = e as { code?: unknown; statusCode?: unknown };
+  const described: { err: string; code?: string | number; at?: string[] } = { err: e.name };
+  if (typeof code === 'string' || typeof code === 'number') described.code = code;
+  else if (typeof statusCode === 'number') described.code = statusCode;
+  const frames = (e.stack ?? '').split('\n').filter((line) => /^\s+at /.test(line));
+  if (frames.length) described.at = frames.slice(0, 3).map((line) => line.trim().slice(3));
+  return described;
+}
+
+const TOKEN_ERRORS = new Set(['JsonWebTokenError', 'TokenExpiredError', 'NotBeforeError']);
+
+/**
+ * botbuilder lets a token with a bad signature (or a malformed one) escape as a plain error, which
+ * its adapter answers with a 500: a bad token is the caller's fault, so it is a 401 here. Any other
+ * error leaving the adapter is logged safely and replaced by one without detail, because
+ * `CloudAdapter.process` prints what it catches to the console and sends its message to the caller.
  */
 class EarlyHelpAdapter extends CloudAdapter {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -14,9 +37,12 @@ class EarlyHelpAdapter extends CloudAdapter {
       // eslint-disable-next-line @typescript-eslint/no-explicit-any
       return await (super.processActivity as any).apply(this, args);
     } catch (e) {
+      if (e instanceof AuthenticationError) throw e;
       const name = (e as Error)?.name;
-      if (name === 'JsonWebTokenError' || name === 'TokenExpiredError' || name === 'NotBeforeError') throw new AuthenticationError(`Unauthorized. ${(e as Error).message}`, 401);
-      throw e;
+      if (TOKEN_ERRORS.has(name)) throw new AuthenticationError(`Unauthorized. ${(e as Error).message}`, 401);
+      const activity = args[1] as { id?: string; type?: string } | undefined;
+      log.error({ activityId: activity?.id, type: activity?.type, ...describeError(e) }, 'activity failed');
+      throw new Error('The activity could not be processed.');
     }
   }
 }
@@ -53,9 +79,9 @@ export function createAdapter(config: BotConfig): CloudAdapter {
   );
   const adapter = new EarlyHelpAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
-    // Never the message text or card data: these are children at risk. Ids and types only.
-    log.error({ activityId: context.activity.id, type: context.activity.type, name: context.activity.name, err: error.name, message: error.message.slice(0, 200) }, 'turn failed');
-    if (context.activity.type === 'message') await context.sendActivity('Sorry, something went wrong. Please try again.').catch(() => undefined);
+    // Ids and types only, never the message text or card data: these are children at risk.
+    log.error({ activityId: context.activity.id, type: context.activity.type, name: context.activity.name, ...describeError(error) }, 'turn failed');
+    if (context.activity.type === 'message') await context.sendActivity(TURN_ERROR_REPLY).catch(() => undefined);
   };
   return adapter;
 }

@@ -5,6 +5,8 @@
  */
 export type AppType = 'MultiTenant' | 'SingleTenant' | 'UserAssignedMSI';
 
+const APP_TYPES: readonly AppType[] = ['MultiTenant', 'SingleTenant', 'UserAssignedMSI'];
+
 export interface BotConfig {
   port: number;
   localMode: boolean;
@@ -18,36 +20,55 @@ export interface BotConfig {
   openIdMetadata: string;
 }
 
+/** A setting the bot cannot start with; the message names the environment variable to fix. */
 export class BotConfigError extends Error {
-  constructor(readonly variable: string, reason: string) {
+  constructor(
+    readonly variable: string,
+    reason: string,
+  ) {
     super(`${variable}: ${reason}`);
     this.name = 'BotConfigError';
   }
 }
 
+const setting = (env: NodeJS.ProcessEnv, name: string) => (env[name] ?? '').trim();
+
+/**
+ * Reads and checks the bot's settings, failing at startup (not at the first message) with the
+ * variable to fix. The rules are botbuilder's own (ConfigurationServiceClientCredentialFactory),
+ * said in the operator's terms.
+ */
 export function botConfigFromEnv(env: NodeJS.ProcessEnv = process.env): BotConfig {
-  const port = Number(env.PORT ?? 3978);
-  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BotConfigError('PORT', `${env.PORT} is not a port number`);
-  const appId = env.MicrosoftAppId ?? '';
-  const appType = (env.MicrosoftAppType ?? 'MultiTenant') as AppType;
-  if (!['MultiTenant', 'SingleTenant', 'UserAssignedMSI'].includes(appType)) throw new BotConfigError('MicrosoftAppType', `${appType} is not MultiTenant, SingleTenant or UserAssignedMSI`);
-  const tenantId = env.MicrosoftAppTenantId ?? '';
+  const rawPort = setting(env, 'PORT');
+  const port = rawPort === '' ? 3978 : Number(rawPort);
+  if (!Number.isInteger(port) || port < 0 || port > 65535) throw new BotConfigError('PORT', `"${rawPort}" is not a port number`);
+
+  const rawType = setting(env, 'MicrosoftAppType') || 'MultiTenant';
+  const appType = APP_TYPES.find((t) => t.toLowerCase() === rawType.toLowerCase());
+  if (!appType) throw new BotConfigError('MicrosoftAppType', `"${rawType}" is not ${APP_TYPES.join(', ')}`);
+
   const config: BotConfig = {
     port,
-    localMode: appId === '',
-    appId,
+    localMode: setting(env, 'MicrosoftAppId') === '',
+    appId: setting(env, 'MicrosoftAppId'),
     appPassword: env.MicrosoftAppPassword ?? '',
     appType,
-    tenantId,
-    certificateThumbprint: env.MicrosoftAppCertificateThumbprint ?? '',
+    tenantId: setting(env, 'MicrosoftAppTenantId'),
+    certificateThumbprint: setting(env, 'MicrosoftAppCertificateThumbprint'),
     certificatePrivateKey: env.MicrosoftAppCertificatePrivateKey ?? '',
-    openIdMetadata: env.BotOpenIdMetadata ?? '',
+    openIdMetadata: setting(env, 'BotOpenIdMetadata'),
   };
-  if (!config.localMode) {
-    if ((appType === 'SingleTenant' || appType === 'UserAssignedMSI') && !tenantId) throw new BotConfigError('MicrosoftAppTenantId', `is required for a ${appType} bot`);
-    if (appType !== 'UserAssignedMSI' && !config.appPassword && !(config.certificateThumbprint && config.certificatePrivateKey)) {
-      throw new BotConfigError('MicrosoftAppPassword', 'is required (or MicrosoftAppCertificateThumbprint with MicrosoftAppCertificatePrivateKey)');
-    }
+  if (config.localMode) return config;
+
+  if (appType !== 'MultiTenant' && !config.tenantId) throw new BotConfigError('MicrosoftAppTenantId', `is required for a ${appType} bot`);
+  const hasCertificate = config.certificateThumbprint !== '' || config.certificatePrivateKey.trim() !== '';
+  if (hasCertificate && !config.certificateThumbprint) throw new BotConfigError('MicrosoftAppCertificateThumbprint', 'is required with MicrosoftAppCertificatePrivateKey');
+  if (hasCertificate && !config.certificatePrivateKey.trim()) throw new BotConfigError('MicrosoftAppCertificatePrivateKey', 'is required with MicrosoftAppCertificateThumbprint');
+  if (appType === 'UserAssignedMSI') {
+    if (config.appPassword.trim() || hasCertificate) throw new BotConfigError('MicrosoftAppPassword', 'must not be set for a UserAssignedMSI bot (nor a certificate): the managed identity signs in');
+  } else if (!config.appPassword.trim() && !hasCertificate) {
+    throw new BotConfigError('MicrosoftAppPassword', `is required for a ${appType} bot (or MicrosoftAppCertificateThumbprint with MicrosoftAppCertificatePrivateKey)`);
   }
+  if (config.openIdMetadata && !/^https?:\/\//.test(config.openIdMetadata)) throw new BotConfigError('BotOpenIdMetadata', `"${config.openIdMetadata}" is not an http(s) URL`);
   return config;
 }

@@ -1,13 +1,21 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { TURN_ERROR_REPLY } from '../../bot/adapter';
+import { BotConfigError, botConfigFromEnv } from '../../bot/config';
+import { EchoBot } from '../../bot/echoBot';
+import { log } from '../../bot/log';
 import { RunningBot, startBot } from '../../bot/main';
 import { DEMO_STAFF } from '../../bot/playground/demoTeam';
-import { MAX_ACTIVITY_BYTES } from '../../bot/server';
+import { activityProblem, MAX_ACTIVITY_BYTES, RunningServer, startServer } from '../../bot/server';
 import { serverDatabase, TestDatabase } from '../helpers/database';
 import { LoopbackConnector, startConnector } from '../helpers/connector';
+import { readReference, SHARED_DIR } from '../helpers/shared';
 
 /** The bot over real HTTP in local mode (no credentials), replying through a loopback connector. */
 let t: TestDatabase;
 let bot: RunningBot;
 let connector: LoopbackConnector;
+let failures: jest.SpyInstance;
 
 beforeAll(async () => {
   t = await serverDatabase();
@@ -19,10 +27,25 @@ afterAll(async () => {
   await connector?.close();
   await t?.dispose();
 });
+// Every failed turn or request is logged at error level: a test that expects none checks this spy.
+beforeEach(() => {
+  failures = jest.spyOn(log, 'error');
+});
+afterEach(() => failures.mockRestore());
 
-async function post(body: string, contentType = 'application/json') {
-  const res = await fetch(`${bot.server.url}/api/messages`, { method: 'POST', headers: { 'content-type': contentType }, body });
+async function post(url: string, body: string, contentType = 'application/json') {
+  const res = await fetch(`${url}/api/messages`, { method: 'POST', headers: { 'content-type': contentType }, body });
   return { status: res.status, text: await res.text() };
+}
+
+/** The reason a refusal gives: ours say `error`, restify's say `message`. */
+function reasonOf(text: string): string {
+  try {
+    const body = JSON.parse(text) as { error?: string; message?: string };
+    return body.error ?? body.message ?? text;
+  } catch {
+    return text;
+  }
 }
 
 const message = (text: string, id: string) =>
@@ -40,12 +63,13 @@ const message = (text: string, id: string) =>
 describe('the bot over HTTP in local mode', () => {
   test('local mode writes the demo team, and a message gets its reply through the connector, previewing the case reference only', async () => {
     const before = connector.received.length;
-    expect((await post(message('case EH-1003', 'm1'))).status).toBe(200);
+    expect((await post(bot.server.url, message('case EH-1003', 'm1'))).status).toBe(200);
     const [reply] = connector.received.slice(before);
     expect(reply.path).toBe('/v3/conversations/a%3Apersonal-sam/activities/m1');
     expect(reply.body.summary).toBe('Case EH-1003');
     expect(JSON.stringify(reply.body)).toContain('Calloway'); // the card itself, in the worker's own chat
     expect(String(reply.body.summary)).not.toContain('Calloway');
+    expect(failures).not.toHaveBeenCalled();
   });
 
   test('/healthz answers', async () => {
@@ -53,15 +77,113 @@ describe('the bot over HTTP in local mode', () => {
     expect(res.status).toBe(200);
   });
 
+  const activity = { type: 'message', id: 'bad', channelId: 'msteams', serviceUrl: 'http://127.0.0.1:9/', from: { id: '29:u' }, recipient: { id: '28:b' }, conversation: { id: 'a:c' } };
   test.each([
-    ['a body that is not JSON', 'this is not json', 400, /Invalid JSON/],
-    ['JSON that is not an activity', JSON.stringify({ hello: 'world' }), 400, /must be a Bot Framework activity/],
-    ['an array', JSON.stringify([{ type: 'message' }]), 400, /must be a Bot Framework activity/],
-    ['an oversized body', JSON.stringify({ type: 'message', text: 'x'.repeat(MAX_ACTIVITY_BYTES + 10) }), 413, /./],
-  ])('%s is refused with a reason, and the server stays up', async (_name, body, status, reason) => {
-    const res = await post(body);
+    ['a body that is not JSON', 'this is not json', 'application/json', 400, /Invalid JSON/],
+    ['a body sent as plain text', JSON.stringify(activity), 'text/plain', 415, /must be JSON/],
+    ['an empty body', '', 'application/json', 400, /must be a Bot Framework activity/],
+    ['JSON null', 'null', 'application/json', 400, /must be a Bot Framework activity/],
+    ['JSON that is not an activity', JSON.stringify({ hello: 'world' }), 'application/json', 400, /must be a Bot Framework activity/],
+    ['an array', JSON.stringify([{ type: 'message' }]), 'application/json', 400, /must be a Bot Framework activity/],
+    ['an activity whose type is not a string', JSON.stringify({ ...activity, type: 5 }), 'application/json', 400, /must be a Bot Framework activity/],
+    ['an activity with no service URL to answer on', JSON.stringify({ ...activity, serviceUrl: undefined }), 'application/json', 400, /serviceUrl/],
+    ['an activity with a service URL that is not http(s)', JSON.stringify({ ...activity, serviceUrl: 'file:///etc/passwd' }), 'application/json', 400, /serviceUrl/],
+    ['an activity with no conversation', JSON.stringify({ ...activity, conversation: 'a:c' }), 'application/json', 400, /"conversation" with an "id"/],
+    ['an activity with no sender', JSON.stringify({ ...activity, from: undefined }), 'application/json', 400, /"from" with an "id"/],
+    ['an oversized body', JSON.stringify({ ...activity, text: 'x'.repeat(MAX_ACTIVITY_BYTES + 10) }), 'application/json', 413, /larger than 256 KB/],
+  ])('%s is refused with a reason, runs no turn, and the server stays up', async (_name, body, contentType, status, reason) => {
+    const before = connector.received.length;
+    const res = await post(bot.server.url, body, contentType);
     expect(res.status).toBe(status);
-    expect(res.text).toMatch(reason);
+    expect(reasonOf(res.text)).toMatch(reason);
+    expect(connector.received.length).toBe(before);
     expect((await fetch(`${bot.server.url}/healthz`)).status).toBe(200);
+  });
+});
+
+describe('real Teams activities, as captured from Teams, over HTTP', () => {
+  test('the captured activities are in ../shared/reference/teams-activities', () => {
+    const folder = path.join(SHARED_DIR, 'reference', 'teams-activities');
+    if (!fs.existsSync(folder)) throw new Error(`These tests need the captured Teams activities in ${folder}: clone the project with its shared/ folder beside it.`);
+  });
+
+  test.each([
+    ['a channel message with an @mention and an HTML attachment', 'teamsnet-TeamsActivityTests-json.json'],
+    ['an adaptiveCard/action invoke from a personal chat', 'teamsnet-TeamsActivityTests-jsonInvoke.json'],
+    ['a conversationUpdate for a new channel, with team and tenant data', 'msteams-docs-conversationUpdate-channelCreated.json'],
+    ['a message carrying an Adaptive Card with mentions', 'teamsnet-AdaptiveCardActivity.json'],
+  ])('%s (%s) is accepted and handled without error', async (_name, file) => {
+    const captured = JSON.parse(readReference(`teams-activities/${file}`)) as Record<string, unknown>;
+    expect(activityProblem(captured)).toBeUndefined();
+    const before = connector.received.length;
+    // Answered on the loopback connector instead of Teams' service.
+    const res = await post(bot.server.url, JSON.stringify({ ...captured, serviceUrl: connector.url }));
+    // The invoke carries no verb: the bot's own answer is an invoke response (a 400 saying so), not a failure.
+    if (captured.type === 'invoke') expect(JSON.parse(res.text)).toMatchObject({ statusCode: res.status });
+    else expect(res.status).toBe(200);
+    expect(res.status).toBeLessThan(500);
+    expect(failures).not.toHaveBeenCalled();
+    const replies = connector.received.slice(before).map((r) => JSON.stringify(r.body));
+    expect(replies.join('\n')).not.toContain(TURN_ERROR_REPLY);
+  });
+});
+
+describe('the server with any bot (the echo bot)', () => {
+  let echo: RunningServer;
+  beforeAll(async () => {
+    echo = await startServer({ config: { ...botConfigFromEnv({}), port: 0 }, bot: new EchoBot() });
+  });
+  afterAll(async () => echo?.close());
+
+  test('an unauthenticated message is answered through its serviceUrl, as a reply to it', async () => {
+    const before = connector.received.length;
+    expect((await post(echo.url, message('hello', 'echo-1'))).status).toBe(200);
+    const [reply] = connector.received.slice(before);
+    expect(reply).toMatchObject({ method: 'POST', path: '/v3/conversations/a%3Apersonal-sam/activities/echo-1', body: { type: 'message', text: 'echo: hello', replyToId: 'echo-1' } });
+  });
+
+  test('a turn that fails is logged with ids and types only, and the user gets a short apology', async () => {
+    const failing = new EchoBot();
+    failing.onMessage(async () => {
+      JSON.parse('Jamie Calloway, 7, lives with mum'); // throws, quoting its input in the message
+    });
+    const server = await startServer({ config: { ...botConfigFromEnv({}), port: 0 }, bot: failing });
+    try {
+      const before = connector.received.length;
+      expect((await post(server.url, message('Jamie Calloway, 7, lives with mum', 'fails-1'))).status).toBe(200);
+      expect(connector.received.slice(before).map((r) => r.body.text)).toEqual(['echo: Jamie Calloway, 7, lives with mum', TURN_ERROR_REPLY]);
+      expect(failures).toHaveBeenCalledWith(expect.objectContaining({ activityId: 'fails-1', type: 'message', err: 'SyntaxError' }), 'turn failed');
+      expect(JSON.stringify(failures.mock.calls)).not.toContain('Calloway');
+    } finally {
+      await server.close();
+    }
+  });
+});
+
+describe('configuration from the environment', () => {
+  test('no app id is local mode on port 3978', () => {
+    expect(botConfigFromEnv({})).toMatchObject({ localMode: true, port: 3978, appType: 'MultiTenant' });
+  });
+
+  test('an app id with a secret is an authenticated multi-tenant bot; the app type is read in any case', () => {
+    expect(botConfigFromEnv({ MicrosoftAppId: 'app', MicrosoftAppPassword: 'secret', MicrosoftAppType: 'multitenant', PORT: '8080' })).toMatchObject({ localMode: false, appType: 'MultiTenant', port: 8080 });
+  });
+
+  test.each([
+    ['a SingleTenant bot without a tenant', 'MicrosoftAppTenantId', { MicrosoftAppId: 'app', MicrosoftAppPassword: 's', MicrosoftAppType: 'SingleTenant' }],
+    ['a UserAssignedMSI bot without a tenant', 'MicrosoftAppTenantId', { MicrosoftAppId: 'app', MicrosoftAppType: 'UserAssignedMSI' }],
+    ['a UserAssignedMSI bot given a secret', 'MicrosoftAppPassword', { MicrosoftAppId: 'app', MicrosoftAppType: 'UserAssignedMSI', MicrosoftAppTenantId: 't', MicrosoftAppPassword: 's' }],
+    ['an app id with neither a secret nor a certificate', 'MicrosoftAppPassword', { MicrosoftAppId: 'app' }],
+    ['a certificate thumbprint without its private key', 'MicrosoftAppCertificatePrivateKey', { MicrosoftAppId: 'app', MicrosoftAppCertificateThumbprint: 'AB12' }],
+    ['an unknown app type', 'MicrosoftAppType', { MicrosoftAppId: 'app', MicrosoftAppPassword: 's', MicrosoftAppType: 'Tenantless' }],
+    ['a port that is not a number', 'PORT', { PORT: 'http' }],
+    ['OpenID metadata that is not a URL', 'BotOpenIdMetadata', { MicrosoftAppId: 'app', MicrosoftAppPassword: 's', BotOpenIdMetadata: 'keys.json' }],
+  ])('%s is a startup error naming %s', (_name, variable, env) => {
+    expect(() => botConfigFromEnv(env)).toThrow(BotConfigError);
+    expect(() => botConfigFromEnv(env)).toThrow(new RegExp(`^${variable}: `));
+  });
+
+  test('a certificate instead of a secret is enough', () => {
+    expect(botConfigFromEnv({ MicrosoftAppId: 'app', MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: 't', MicrosoftAppCertificateThumbprint: 'AB12', MicrosoftAppCertificatePrivateKey: '-----BEGIN PRIVATE KEY-----' })).toMatchObject({ localMode: false });
   });
 });
