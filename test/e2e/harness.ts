@@ -3,7 +3,10 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { Browser, chromium, Locator, Page } from 'playwright-core';
+import { botConfigFromEnv } from '../../bot/config';
+import { EchoBot } from '../../bot/echoBot';
 import { RunningBot, startBot } from '../../bot/main';
+import { RunningServer, startServer } from '../../bot/server';
 import { launchPlayground, RunningPlayground } from '../../bot/playground/launch';
 import { DemoPerson } from '../../bot/playground/demoTeam';
 
@@ -43,6 +46,13 @@ export class PlaygroundUser {
     return message;
   }
 
+  /** Says `text` and waits for the bot's message containing `expected`. */
+  async ask(text: string, expected: string | RegExp, timeout?: number): Promise<Locator> {
+    await this.say(text);
+    return this.botMessage(expected, timeout);
+  }
+
+  /** Fills the card input whose placeholder (its aria-label) is `placeholder`. */
   async fill(card: Locator, placeholder: string, value: string): Promise<void> {
     const input = card.locator(`[aria-label="${placeholder}"]`).first();
     await input.click();
@@ -54,41 +64,44 @@ export class PlaygroundUser {
     await this.page.getByRole('option', { name: option }).first().click();
   }
 
+  /** Clicks the card button titled `button`. */
   async click(card: Locator, button: string | RegExp): Promise<void> {
     await card.getByRole('button', { name: button }).first().click();
   }
 
+  /** Saves the page as test-artifacts/e2e/<step>.png. */
   async screenshot(step: string): Promise<void> {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
     await this.page.screenshot({ path: path.join(ARTIFACTS, `${step}.png`) });
   }
 }
 
-export interface Scenario {
-  bot: RunningBot;
+/** Debian's Chromium, headless, with the flags that keep it quiet and offline; fails plainly if it is missing. */
+export async function launchChromium(): Promise<Browser> {
+  if (!fs.existsSync(CHROMIUM)) throw new Error(`The end-to-end tests need Debian's chromium at ${CHROMIUM} (or CHROMIUM_PATH): apt-get install -y chromium (.ci/run does).`);
+  return chromium.launch({
+    executablePath: CHROMIUM,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+}
+
+/**
+ * Playgrounds against one bot, each signed in as one demo person and open in its own page of one
+ * browser. Open a manager and a worker to act out a scenario between them.
+ */
+export interface PlaygroundSession {
   browser: Browser;
   open(as: DemoPerson): Promise<PlaygroundUser>;
   close(): Promise<void>;
 }
 
-/**
- * The bot on a fresh embedded database with the demo team, Debian's Chromium, and one playground
- * per person opened: each a real client talking the Bot Framework protocol to the bot on loopback.
- */
-export async function startScenario(): Promise<Scenario> {
-  if (!fs.existsSync(CHROMIUM)) throw new Error(`The end-to-end tests need Debian's chromium at ${CHROMIUM}: apt-get install chromium (.ci/run does).`);
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'earlyhelp-e2e-'));
-  const bot = await startBot({ ...process.env, DATABASE_URL: '', EARLYHELP_DATA_DIR: dataDir, MicrosoftAppId: '', LOG_LEVEL: 'silent' }, { port: await freePort() });
-  const browser = await chromium.launch({
-    executablePath: CHROMIUM,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-  });
+export async function startPlaygroundSession(options: { botUrl: string; dir: string }): Promise<PlaygroundSession> {
+  const browser = await launchChromium();
   const playgrounds: RunningPlayground[] = [];
   return {
-    bot,
     browser,
     async open(as) {
-      const playground = await launchPlayground({ botUrl: bot.server.url, port: await freePort(), as, dir: path.join(dataDir, 'playground') });
+      const playground = await launchPlayground({ botUrl: options.botUrl, port: await freePort(), as, dir: path.join(options.dir, 'playground') });
       playgrounds.push(playground);
       const page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
       await page.goto(playground.url);
@@ -98,8 +111,51 @@ export async function startScenario(): Promise<Scenario> {
     async close() {
       await browser.close().catch(() => undefined);
       for (const p of playgrounds) await p.close();
+    },
+  };
+}
+
+export interface Scenario extends PlaygroundSession {
+  bot: RunningBot;
+}
+
+/**
+ * The Early Help bot on a fresh embedded database with the demo team, and playgrounds opened on
+ * demand: each a real client talking the Bot Framework protocol to the bot on loopback.
+ */
+export async function startScenario(): Promise<Scenario> {
+  await launchChromium().then((b) => b.close()); // fail on a missing browser before anything starts
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'earlyhelp-e2e-'));
+  const bot = await startBot({ ...process.env, DATABASE_URL: '', EARLYHELP_DATA_DIR: dataDir, MicrosoftAppId: '', LOG_LEVEL: 'silent' }, { port: await freePort() });
+  const session = await startPlaygroundSession({ botUrl: bot.server.url, dir: dataDir });
+  return {
+    ...session,
+    bot,
+    async close() {
+      await session.close();
       await bot.close();
       fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface EchoScenario extends PlaygroundSession {
+  server: RunningServer;
+}
+
+/** The echo bot (no database) and playgrounds on demand: the smallest end-to-end check of the stack. */
+export async function startEchoScenario(): Promise<EchoScenario> {
+  await launchChromium().then((b) => b.close());
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'earlyhelp-e2e-echo-'));
+  const server = await startServer({ config: { ...botConfigFromEnv({}), port: await freePort() }, bot: new EchoBot() });
+  const session = await startPlaygroundSession({ botUrl: server.url, dir });
+  return {
+    ...session,
+    server,
+    async close() {
+      await session.close();
+      await server.close();
+      fs.rmSync(dir, { recursive: true, force: true });
     },
   };
 }
