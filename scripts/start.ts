@@ -10,8 +10,8 @@ import { launchPlayground } from '../bot/playground/launch';
 import { DEMO_STAFF, DemoPerson } from '../bot/playground/demoTeam';
 
 async function main() {
-  const asIndex = process.argv.indexOf('--as');
-  const as = (asIndex >= 0 ? process.argv[asIndex + 1] : 'manager') as DemoPerson;
+  const asIndex = process.argv.findIndex((a) => a === '--as' || a.startsWith('--as='));
+  const as = (asIndex < 0 ? 'manager' : process.argv[asIndex].startsWith('--as=') ? process.argv[asIndex].slice(5) : process.argv[asIndex + 1]) as DemoPerson;
   if (!(as in DEMO_STAFF)) {
     console.error(`--as: choose one of ${Object.keys(DEMO_STAFF).join(', ')}`);
     process.exit(2);
@@ -27,10 +27,15 @@ async function main() {
     as,
     dir: path.join(os.tmpdir(), 'earlyhelp-playground'),
   });
-  console.log(`\nEarly Help is running in local mode (embedded database in ${path.resolve(process.env.EARLYHELP_DATA_DIR ?? 'data')}).`);
+  const dataDir = process.env.EARLYHELP_DATA_DIR ?? 'data';
+  const database = process.env.DATABASE_URL ? 'the PostgreSQL server in DATABASE_URL' : dataDir.startsWith('memory://') ? 'an embedded database in memory, gone when it stops' : `the embedded database in ${path.resolve(dataDir)}`;
+  console.log(`\nEarly Help is running in local mode, on ${database}.`);
   console.log(`Open ${playground.url} to chat with the bot as ${DEMO_STAFF[as].name} (${DEMO_STAFF[as].role}).`);
   console.log('Try "my cases", "due", "case EH-1003" or "allocate". Ctrl-C stops.\n');
+  let stopping = false;
   const stop = async () => {
+    if (stopping) return;
+    stopping = true;
     await playground.close();
     await bot.close();
     process.exit(0);

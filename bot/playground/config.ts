@@ -25,7 +25,8 @@ export function playgroundConfig(as: DemoPerson): Record<string, unknown> {
     users: others.map(playgroundUser),
     personalChat: { id: `personal-chat-${as}` },
     groupChat: { id: 'group-chat-north', name: 'North Early Help' },
-    team: { id: 'team-north', name: 'North Early Help', aadGroupId: 'a1000000-0000-4000-8000-0000000000bb', channels: [{ id: 'channel-north-general', name: 'General' }] },
+    // The playground adds the team's General channel itself (its id is the team's): list only others.
+    team: { id: 'team-north', name: 'North Early Help', aadGroupId: 'a1000000-0000-4000-8000-0000000000bb', channels: [{ id: 'channel-north-allocations', name: 'Allocations' }] },
   };
 }
 

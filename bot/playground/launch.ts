@@ -24,6 +24,7 @@ export function launchPlayground(options: { botUrl: string; port: number; as: De
     detached: true,
   });
   let output = '';
+  let listening = false;
   const stop = () =>
     new Promise<void>((resolve) => {
       if (child.exitCode !== null || child.signalCode !== null) return resolve();
@@ -47,9 +48,11 @@ export function launchPlayground(options: { botUrl: string; port: number; as: De
       reject(new Error(`the playground did not start within ${options.timeoutMs ?? 30000} ms:\n${output.slice(-2000)}`));
     }, options.timeoutMs ?? 30000);
     const onData = (chunk: Buffer) => {
+      if (listening) return; // drained, not kept: it runs for as long as the session
       output += chunk.toString();
       const m = output.match(/Listening on (\d+)/);
       if (m) {
+        listening = true;
         clearTimeout(timer);
         const port = Number(m[1]);
         resolve({ url: `http://127.0.0.1:${port}`, port, close: stop });
