@@ -1,50 +1,57 @@
 import { AccessDeniedError } from '../src/access';
 import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError, decideCaf, recordWork, WorkAction } from '../src/caseWork';
 import { caseState } from '../src/caseState';
-import { CaseNotFoundError, CaseRecord, VersionConflictError } from '../src/storage/caseLog';
-import { cafDecidedCard, CafOutcome, noticeCard } from './cards/cards';
-import { AdaptiveCard, attachment } from './cards/template';
+import { CaseNotFoundError, CaseRecord, IdempotencyConflictError, VersionConflictError } from '../src/storage/caseLog';
+import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
+import { cafDecidedCard, CafOutcome, noticeCard, personalChatCard } from './cards/cards';
+import { AdaptiveCard } from './cards/template';
 import { allocationFormFor, cafAuthorisationCardFor, cafDecider, caseCardFor, dueCard, myCasesCard } from './caseViews';
+import { runCommand } from './commands';
 import { log } from './log';
 import { Turn } from './turn';
 
 /**
  * Card actions, one handler a verb. Each returns the card that replaces the one acted on: the
  * next state, or the same card re-shown with a message when the input was wrong (nothing written).
- * Authorisation is decided from the case and the user, never from what the card carries.
+ * Every input is checked against the verb's schema (cardInputs.ts) before it is read, and
+ * authorisation is decided from the case and the user, never from what the card carries.
  */
 export type CardAction = (turn: Turn, data: Record<string, unknown>) => Promise<AdaptiveCard>;
 
-const str = (v: unknown): string => (typeof v === 'string' ? v : v === undefined || v === null ? '' : String(v));
+const OUT_OF_DATE = () => noticeCard({ title: 'This card is out of date. Type "my cases" to see your cases.', summary: 'Out of date card' });
 
-/** The id of the case a card is about; a card without one is out of date or was tampered with. */
-function caseIdOf(data: Record<string, unknown>): string {
-  const id = data.caseId;
-  if (typeof id !== 'string' || !/^[0-9a-f-]{36}$/i.test(id)) throw new CaseWorkError('caseId', 'This card is out of date. Type "my cases" to see your cases.');
-  return id;
-}
-
+/** The answers that do not depend on the verb: a case out of reach, a card out of date, a repeated request id. */
 function outOfReach(e: unknown): AdaptiveCard | null {
   if (e instanceof AccessDeniedError) return noticeCard({ title: e.message, summary: `Case ${e.reference}` });
   if (e instanceof CaseNotFoundError) return noticeCard({ title: 'That case could not be found.', summary: 'Case not found' });
-  if (e instanceof CaseWorkError && e.field === 'caseId') return noticeCard({ title: e.message, summary: 'Out of date card' });
+  if ((e instanceof CardInputError || e instanceof CaseWorkError) && (e.field === 'caseId' || e.field === 'submissionId')) return OUT_OF_DATE();
+  if (e instanceof IdempotencyConflictError) return noticeCard({ title: e.message, summary: 'Nothing recorded' });
   return null;
 }
+
+const CONFLICT_MESSAGE = 'Someone else changed this case at the same moment: nothing was recorded. Please try again.';
 
 /** Records work from the case card, re-showing the case card with the message if it is refused. */
 function work(action: WorkAction, dateField: string, describe: (r: CaseRecord) => string, after?: (turn: Turn, r: CaseRecord) => Promise<void>): CardAction {
   return async (turn, data) => {
+    let caseId: string;
     try {
-      const caseId = caseIdOf(data);
-      const record = await recordWork(turn.services, turn.actor, caseId, action, { ...data, date: data[dateField] || undefined }, turn.idempotencyKey);
-      if (after) await after(turn, record);
+      caseId = cardInput('caseOnly', data).caseId;
+    } catch (e) {
+      return outOfReach(e) ?? OUT_OF_DATE();
+    }
+    try {
+      const input = cardInput('work', { ...data, date: data[dateField] === '' ? undefined : data[dateField] });
+      const record = await recordWork(turn.services, turn.actor, caseId, action, input, turn.idempotencyKey);
+      // A repeated request wrote nothing new, so it sends nothing new.
+      if (after && !record.replayed) await after(turn, record);
       return caseCardFor(turn.services, record, { notice: describe(record) });
     } catch (e) {
       const away = outOfReach(e);
       if (away) return away;
-      if (e instanceof CaseWorkError || e instanceof VersionConflictError) {
-        const message = e instanceof VersionConflictError ? 'Someone else changed this case at the same moment: nothing was recorded. Please try again.' : e.message;
-        const { record } = await caseFor(turn.services, turn.actor, caseIdOf(data), 'read');
+      if (e instanceof CardInputError || e instanceof CaseWorkError || e instanceof VersionConflictError) {
+        const message = e instanceof VersionConflictError ? CONFLICT_MESSAGE : e.message;
+        const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
         return caseCardFor(turn.services, record, { message });
       }
       throw e;
@@ -52,62 +59,60 @@ function work(action: WorkAction, dateField: string, describe: (r: CaseRecord) =
   };
 }
 
-/**
- * After a CAF is submitted: the card goes to the line (or duty) manager's personal chat; submitted
- * from a group chat or channel, it is posted there too, showing everyone the status and refreshing
- * to the buttons for the managers who may decide.
- */
+/** After a CAF is submitted: the card goes to the line (or duty) manager's personal chat. */
 async function sendCafForAuthorisation(turn: Turn, record: CaseRecord): Promise<void> {
   const state = caseState(record.events);
   const submission = state.cafAwaitingDecision;
   const worker = await turn.services.directory.get(state.leadProfessional);
   if (!submission || !worker) return;
-  const posted = (delivered: { conversationId: string; activityId: string } | null) =>
-    delivered ? turn.services.conversations.recordPostedCard({ ...delivered, caseId: record.caseId, purpose: 'caf-authorisation', subjectId: submission.id }) : undefined;
   const decider = await cafDecider(turn.services, worker);
-  if (decider) {
-    const card = await cafAuthorisationCardFor(turn.services, record, decider, { inGroup: false });
-    if (card) await posted(await turn.notifier.toPerson(decider.id, card));
-  } else log.warn({ caseId: record.caseId }, 'no manager to authorise the CAF');
-  if (turn.inGroup) {
-    const card = await cafAuthorisationCardFor(turn.services, record, null, { inGroup: true });
-    if (card) {
-      const response = await turn.context.sendActivity({ type: 'message', summary: card.fallbackText, attachments: [attachment(card)] });
-      if (response?.id) await posted({ conversationId: turn.context.activity.conversation.id, activityId: response.id });
-    }
+  if (!decider) {
+    log.warn({ caseId: record.caseId }, 'no manager to authorise the CAF');
+    return;
   }
+  const card = await cafAuthorisationCardFor(turn.services, record, decider, { inGroup: false });
+  const delivered = card ? await turn.notifier.toPerson(decider.id, card) : null;
+  if (delivered) await turn.services.conversations.recordPostedCard({ ...delivered, caseId: record.caseId, purpose: 'caf-authorisation', subjectId: submission.id });
 }
+
+const OUTCOME_WORDS: Record<string, CafOutcome> = { 'caf-authorised': 'approved', 'caf-returned': 'returned', 'caf-reassessment-directed': 're-assessment directed' };
 
 function decide(decision: CafDecision, outcome: CafOutcome): CardAction {
   return async (turn, data) => {
-    let caseId: string;
+    let input;
     try {
-      caseId = caseIdOf(data);
+      const ids = cardInput('cafCard', data);
+      try {
+        input = cardInput('decision', data);
+      } catch (e) {
+        if (!(e instanceof CardInputError)) throw e;
+        const { record } = await caseFor(turn.services, turn.actor, ids.caseId, 'read');
+        const card = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: turn.inGroup, message: e.message });
+        return card ?? noticeCard({ title: e.message, summary: `Case ${record.reference}` });
+      }
     } catch (e) {
-      return outOfReach(e)!;
+      const away = outOfReach(e);
+      if (away) return away;
+      throw e;
     }
-    const submissionId = str(data.submissionId);
+    const { caseId, submissionId, comments } = input;
     try {
-      const record = await decideCaf(turn.services, turn.actor, caseId, submissionId, decision, str(data.comments), turn.idempotencyKey);
+      const record = await decideCaf(turn.services, turn.actor, caseId, submissionId, decision, comments, turn.idempotencyKey);
       const state = caseState(record.events);
       const worker = await turn.services.directory.get(state.leadProfessional);
-      const last = record.events.at(-1)!;
-      const decided = cafDecidedCard({
-        reference: record.reference,
-        outcome,
-        decidedBy: turn.actor.name,
-        decidedAt: formatInstant(last.recordedAt),
-        worker: worker?.name ?? 'unknown',
-        comments: str(data.comments).trim(),
-      });
+      const last = record.events.filter((e) => e.type === 'caf-authorised' || e.type === 'caf-returned' || e.type === 'caf-reassessment-directed').at(-1)!;
+      // Comments may speak of the family: they go to the worker's own chat, not onto a card others may see.
+      const decided = cafDecidedCard({ reference: record.reference, outcome, decidedBy: turn.actor.name, decidedAt: formatInstant(last.recordedAt), worker: worker?.name ?? 'unknown', comments: turn.inGroup ? '' : comments });
+      if (record.replayed) return decided;
       // Every copy of the authorisation card now shows the decision, for everyone.
+      const everywhere = cafDecidedCard({ reference: record.reference, outcome, decidedBy: turn.actor.name, decidedAt: formatInstant(last.recordedAt), worker: worker?.name ?? 'unknown' });
       for (const copy of await turn.services.conversations.postedCards('caf-authorisation', submissionId)) {
-        if (copy.activityId !== turn.context.activity.replyToId) await turn.notifier.update(copy.conversationId, copy.activityId, decided);
+        if (copy.activityId !== turn.context.activity.replyToId) await turn.notifier.update(copy.conversationId, copy.activityId, everywhere);
       }
       if (worker) {
         await turn.notifier.toPerson(
           worker.id,
-          noticeCard({ title: `CAF ${outcome}: case ${record.reference}`, text: `By ${turn.actor.name}.${str(data.comments).trim() ? ` Comments: ${str(data.comments).trim()}` : ''}`, summary: `CAF ${outcome}: case ${record.reference}`, caseId: record.caseId, reference: record.reference }),
+          noticeCard({ title: `CAF ${outcome}: case ${record.reference}`, text: `By ${turn.actor.name}.${comments ? ` Comments: ${comments}` : ''}`, summary: `CAF ${outcome}: case ${record.reference}`, caseId: record.caseId, reference: record.reference }),
         );
       }
       return decided;
@@ -115,10 +120,9 @@ function decide(decision: CafDecision, outcome: CafOutcome): CardAction {
       if (e instanceof AlreadyDecidedError) {
         const { record, state } = await caseFor(turn.services, turn.actor, caseId, 'read');
         const worker = await turn.services.directory.get(state.leadProfessional);
-        const words: Record<string, CafOutcome> = { 'caf-authorised': 'approved', 'caf-returned': 'returned', 'caf-reassessment-directed': 're-assessment directed' };
         return cafDecidedCard({
           reference: record.reference,
-          outcome: words[e.decision],
+          outcome: OUTCOME_WORDS[e.decision],
           decidedBy: e.byName,
           decidedAt: formatInstant(e.at),
           worker: worker?.name ?? 'unknown',
@@ -129,7 +133,7 @@ function decide(decision: CafDecision, outcome: CafOutcome): CardAction {
       if (away) return away;
       if (e instanceof CaseWorkError) {
         const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
-        const card = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: turn.inGroup, message: e.message, comments: str(data.comments) });
+        const card = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: turn.inGroup, message: e.message, comments });
         return card ?? noticeCard({ title: e.message, summary: `Case ${record.reference}` });
       }
       throw e;
@@ -146,35 +150,17 @@ export function formatInstant(iso: string): string {
   return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
 }
 
-function parseChildren(text: string): Array<{ name: string; dateOfBirth?: string }> {
-  return text
-    .split(/\r?\n/)
-    .map((line) => line.trim())
-    .filter(Boolean)
-    .map((line) => {
-      const m = line.match(/^(.*?)[,;\s]+(\d{4}-\d{2}-\d{2})$/);
-      return m ? { name: m[1].trim(), dateOfBirth: m[2] } : { name: line };
-    });
-}
+const ALLOCATION_FIELDS = ['reference', 'familyName', 'children', 'referralReason', 'source', 'existingPlan', 'leadProfessional', 'caseloadPoints', 'initialActions', 'cafRequired'] as const;
 
 const allocate: CardAction = async (turn, data) => {
-  const values = {
-    reference: str(data.reference),
-    familyName: str(data.familyName),
-    children: str(data.children),
-    referralReason: str(data.referralReason),
-    source: str(data.source),
-    existingPlan: str(data.existingPlan),
-    leadProfessional: str(data.leadProfessional),
-    caseloadPoints: str(data.caseloadPoints),
-    initialActions: str(data.initialActions),
-    cafRequired: str(data.cafRequired) !== 'false',
-  };
   if (turn.actor.role !== 'manager') return noticeCard({ title: 'Only managers allocate cases.', summary: 'Allocation' });
+  // What was typed, shown again if anything is refused: only text that is text, so nothing odd is echoed.
+  const values = echoed(data, ALLOCATION_FIELDS);
   try {
-    const record = await allocateCase(turn.services, turn.actor, { ...values, children: parseChildren(values.children) }, turn.idempotencyKey);
-    const worker = await turn.services.directory.get(values.leadProfessional);
-    if (worker) {
+    const input = cardInput('allocateCase', data);
+    const record = await allocateCase(turn.services, turn.actor, { ...input, children: parseChildren(input.children) }, turn.idempotencyKey);
+    const worker = await turn.services.directory.get(caseState(record.events).leadProfessional);
+    if (worker && !record.replayed) {
       await turn.notifier.toPerson(worker.id, await caseCardFor(turn.services, record, { notice: `Case ${record.reference} has been allocated to you by ${turn.actor.name}.` }));
     }
     return noticeCard({
@@ -185,14 +171,15 @@ const allocate: CardAction = async (turn, data) => {
       reference: record.reference,
     });
   } catch (e) {
-    if (e instanceof CaseWorkError) return allocationFormFor(turn.services, turn.actor, values, e.message);
+    if (e instanceof CardInputError || e instanceof CaseWorkError) return allocationFormFor(turn.services, turn.actor, values, e.message);
+    if (e instanceof IdempotencyConflictError) return outOfReach(e)!;
     throw e;
   }
 };
 
 const openCase: CardAction = async (turn, data) => {
   try {
-    const { record } = await caseFor(turn.services, turn.actor, caseIdOf(data), 'read');
+    const { record } = await caseFor(turn.services, turn.actor, cardInput('caseOnly', data).caseId, 'read');
     return caseCardFor(turn.services, record);
   } catch (e) {
     const away = outOfReach(e);
@@ -201,49 +188,92 @@ const openCase: CardAction = async (turn, data) => {
   }
 };
 
-/** A person opening a CAF card posted in a group sees buttons if they may decide, the status otherwise. */
+/**
+ * A person opening a CAF card posted in a group sees buttons if they may decide, the status if they
+ * may read the case, and nothing of the case otherwise: the one access decision, refresh included.
+ */
 const refreshCafAuthorisation: CardAction = async (turn, data) => {
+  let record: CaseRecord;
+  let submissionId: string;
   try {
-    const { record } = await caseFor(turn.services, turn.actor, caseIdOf(data), 'read');
-    const pending = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: true });
-    if (pending && caseState(record.events).cafAwaitingDecision?.id === str(data.submissionId)) return pending;
+    const input = cardInput('cafCard', data);
+    submissionId = input.submissionId;
+    record = (await caseFor(turn.services, turn.actor, input.caseId, 'read')).record;
   } catch (e) {
-    if (!(e instanceof AccessDeniedError || e instanceof CaseNotFoundError || e instanceof CaseWorkError)) throw e;
+    if (e instanceof AccessDeniedError) return noticeCard({ title: `The CAF of case ${e.reference} is for its team's managers to decide.`, summary: `Case ${e.reference}` });
+    return outOfReach(e) ?? OUT_OF_DATE();
   }
-  // Decided, or not theirs to see: the status card, with no refresh.
-  return decidedOrStatus(turn, data);
+  const state = caseState(record.events);
+  if (state.cafAwaitingDecision?.id === submissionId) {
+    const pending = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: true });
+    if (pending) return pending;
+  }
+  const last = state.lastCafDecision;
+  if (last && last.submissionId === submissionId) {
+    const by = await turn.services.directory.get(last.by);
+    const worker = await turn.services.directory.get(state.leadProfessional);
+    return cafDecidedCard({ reference: record.reference, outcome: OUTCOME_WORDS[last.type], decidedBy: by?.name ?? 'a manager', decidedAt: formatInstant(last.recordedAt), worker: worker?.name ?? 'unknown' });
+  }
+  return OUT_OF_DATE();
 };
 
-async function decidedOrStatus(turn: Turn, data: Record<string, unknown>): Promise<AdaptiveCard> {
+/** From a group chat or channel: the command's card goes to the person's own chat, nothing of it here. */
+const openInPersonalChat: CardAction = async (turn, data) => {
+  let command: string;
   try {
-    const record = await turn.services.caseLog.read(caseIdOf(data), { actor: turn.actor.id });
-    const state = caseState(record.events);
-    const last = state.lastCafDecision;
-    if (last && last.submissionId === str(data.submissionId)) {
-      const by = await turn.services.directory.get(last.by);
-      const words: Record<string, CafOutcome> = { 'caf-authorised': 'approved', 'caf-returned': 'returned', 'caf-reassessment-directed': 're-assessment directed' };
-      return cafDecidedCard({ reference: record.reference, outcome: words[last.type], decidedBy: by?.name ?? 'a manager', decidedAt: formatInstant(last.recordedAt), worker: (await turn.services.directory.get(state.leadProfessional))?.name ?? 'unknown' });
-    }
-    return noticeCard({ title: `CAF for case ${record.reference}: awaiting authorisation.`, summary: `Case ${record.reference}` });
+    command = cardInput('personalChat', data).command;
   } catch {
-    return noticeCard({ title: 'This card is out of date.', summary: 'Out of date card' });
+    return OUT_OF_DATE();
+  }
+  const card = await runCommand({ ...turn, inGroup: false }, command);
+  const delivered = await turn.notifier.toPerson(turn.actor.id, card);
+  return noticeCard({
+    title: delivered ? 'Sent to your personal chat with Early Help.' : 'Open Early Help in your personal chat (Apps, Early Help) to see it there.',
+    summary: 'Sent to your personal chat',
+  });
+};
+
+/** Verbs whose card shows a case or a caseload: in a group chat or channel they point to the personal chat instead. */
+function personalOnly(action: CardAction, command: (turn: Turn, data: Record<string, unknown>) => Promise<string>): CardAction {
+  return async (turn, data) => {
+    if (!turn.inGroup) return action(turn, data);
+    return personalChatCard({ title: 'Case details are for your personal chat.', summary: 'Open in your personal chat', command: await command(turn, data) });
+  };
+}
+
+/** The command that shows the case a card is about, if the person may open it; their case list otherwise. */
+async function caseCommand(turn: Turn, data: Record<string, unknown>): Promise<string> {
+  try {
+    const { record } = await caseFor(turn.services, turn.actor, cardInput('caseOnly', data).caseId, 'read');
+    return `case ${record.reference}`;
+  } catch {
+    return 'my cases';
   }
 }
 
-export const ACTIONS: Record<string, CardAction> = {
-  allocateCase: allocate,
-  openCase,
-  myCases: (turn) => myCasesCard(turn.services, turn.actor),
-  due: (turn) => dueCard(turn.services, turn.actor),
-  logTelephoneContact: work('telephone-contact', 'contactDate', (r) => `Telephone contact recorded on case ${r.reference}.`),
-  logVisit: work('visit', 'visitDate', (r) => `Visit recorded on case ${r.reference}.`),
-  caseRecorded: work('case-recorded', 'workDate', (r) => `Case recording noted on case ${r.reference}.`),
-  submitCaf: work('caf-submitted', 'workDate', (r) => `CAF for case ${r.reference} sent for authorisation.`, sendCafForAuthorisation),
-  tafHeld: work('taf-held', 'workDate', (r) => `TAF meeting recorded on case ${r.reference}.`),
-  minutesShared: work('minutes-shared', 'workDate', (r) => `Minutes recorded as shared on case ${r.reference}.`),
-  approveCaf: decide('approve', 'approved'),
-  returnCaf: decide('return', 'returned'),
-  directReassessment: decide('reassess', 're-assessment directed'),
-  refreshCafAuthorisation,
-};
+const casePage = (action: CardAction) => personalOnly(action, caseCommand);
+const listPage = (action: CardAction, command: string) => personalOnly(action, async () => command);
 
+/** The verbs, as the feature list reads. A Map of its own entries: a verb like "constructor" is simply unknown. */
+export const ACTIONS: ReadonlyMap<string, CardAction> = new Map<string, CardAction>([
+  ['allocateCase', listPage(allocate, 'allocate')],
+  ['openCase', casePage(openCase)],
+  ['myCases', listPage((turn) => myCasesCard(turn.services, turn.actor), 'my cases')],
+  ['due', listPage((turn) => dueCard(turn.services, turn.actor), 'due')],
+  ['logTelephoneContact', casePage(work('telephone-contact', 'contactDate', (r) => `Telephone contact recorded on case ${r.reference}.`))],
+  ['logVisit', casePage(work('visit', 'visitDate', (r) => `Visit recorded on case ${r.reference}.`))],
+  ['caseRecorded', casePage(work('case-recorded', 'workDate', (r) => `Case recording noted on case ${r.reference}.`))],
+  ['submitCaf', casePage(work('caf-submitted', 'workDate', (r) => `CAF for case ${r.reference} sent for authorisation.`, sendCafForAuthorisation))],
+  ['tafHeld', casePage(work('taf-held', 'workDate', (r) => `TAF meeting recorded on case ${r.reference}.`))],
+  ['minutesShared', casePage(work('minutes-shared', 'workDate', (r) => `Minutes recorded as shared on case ${r.reference}.`))],
+  ['approveCaf', decide('approve', 'approved')],
+  ['returnCaf', decide('return', 'returned')],
+  ['directReassessment', decide('reassess', 're-assessment directed')],
+  ['refreshCafAuthorisation', refreshCafAuthorisation],
+  ['openInPersonalChat', openInPersonalChat],
+]);
+
+/** The handler of a verb, or undefined for anything else (however it is spelled). */
+export function actionFor(verb: unknown): CardAction | undefined {
+  return typeof verb === 'string' ? ACTIONS.get(verb) : undefined;
+}

@@ -1,7 +1,7 @@
 import { AccessDeniedError } from '../src/access';
 import { CaseNotFoundError } from '../src/storage/caseLog';
 import { AdaptiveCard } from './cards/template';
-import { helpCard, noticeCard } from './cards/cards';
+import { helpCard, noticeCard, personalChatCard } from './cards/cards';
 import { allocationFormFor, cafAuthorisationCardFor, caseCardFor, dueCard, mayDecideCaf, myCasesCard } from './caseViews';
 import { caseFor } from '../src/caseWork';
 import { Turn } from './turn';
@@ -10,14 +10,17 @@ import { Turn } from './turn';
 export interface BotCommand {
   name: string;
   pattern: RegExp;
+  /** Shows a case or a caseload: answered only in the person's own chat, never in a group chat or channel. */
+  personal?: true;
   run(turn: Turn, match: RegExpMatchArray): Promise<AdaptiveCard>;
 }
 
 export const COMMANDS: BotCommand[] = [
-  { name: 'my cases', pattern: /^\s*(?:show\s+)?(?:my\s+)?cases\b/i, run: (turn) => myCasesCard(turn.services, turn.actor) },
+  { name: 'my cases', pattern: /^\s*(?:show\s+)?(?:my\s+)?cases\b/i, personal: true, run: (turn) => myCasesCard(turn.services, turn.actor) },
   {
     name: 'case',
     pattern: /^\s*(?:open\s+)?case\s+([A-Za-z0-9][A-Za-z0-9-]{1,30})\b/i,
+    personal: true,
     run: async (turn, match) => {
       const reference = match[1].toUpperCase();
       const caseId = await turn.services.caseLog.idOf(reference);
@@ -37,10 +40,11 @@ export const COMMANDS: BotCommand[] = [
       }
     },
   },
-  { name: 'due', pattern: /^\s*(?:what(?:'s| is)\s+)?due\b/i, run: (turn) => dueCard(turn.services, turn.actor) },
+  { name: 'due', pattern: /^\s*(?:what(?:'s| is)\s+)?due\b/i, personal: true, run: (turn) => dueCard(turn.services, turn.actor) },
   {
     name: 'allocate',
     pattern: /^\s*allocate\b/i,
+    personal: true,
     run: async (turn) =>
       turn.actor.role === 'manager' ? allocationFormFor(turn.services, turn.actor) : noticeCard({ title: 'Only managers allocate cases.', summary: 'Allocation' }),
   },
@@ -51,7 +55,12 @@ export const COMMANDS: BotCommand[] = [
 export async function runCommand(turn: Turn, text: string): Promise<AdaptiveCard> {
   for (const command of COMMANDS) {
     const match = text.match(command.pattern);
-    if (match) return command.run(turn, match);
+    if (!match) continue;
+    if (command.personal && turn.inGroup) {
+      const asked = command.name === 'case' ? `case ${match[1].toUpperCase()}` : command.name;
+      return personalChatCard({ title: command.name === 'case' ? `Case ${match[1].toUpperCase()}: details are for your personal chat.` : 'That is for your personal chat.', summary: 'Open in your personal chat', command: asked });
+    }
+    return command.run(turn, match);
   }
   return helpCard(text.trim());
 }

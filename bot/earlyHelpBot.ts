@@ -1,7 +1,9 @@
 import { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TeamsActivityHandler, TurnContext } from 'botbuilder';
 import { StaffMember } from '../src/staff';
-import { ACTIONS } from './actions';
+import { actionFor } from './actions';
 import { noticeCard, unknownUserCard, welcomeCard } from './cards/cards';
+
+const OUT_OF_DATE_CARD = () => noticeCard({ title: 'That card is out of date. Type "my cases" to see your cases.', summary: 'Out of date card' });
 import { AdaptiveCard, attachment, CARD_CONTENT_TYPE } from './cards/template';
 import { runCommand } from './commands';
 import { log } from './log';
@@ -24,8 +26,8 @@ export class EarlyHelpBot extends TeamsActivityHandler {
   ) {
     super();
     this.onMessage(async (context, next) => {
-      await this.remember(context);
       const actor = await this.identify(context);
+      await this.remember(context, actor);
       if (!actor) await this.sendCard(context, unknownUserCard(this.services.administratorContact));
       else if (context.activity.value && typeof context.activity.value === 'object') await this.submitFallback(context, actor);
       else {
@@ -44,7 +46,7 @@ export class EarlyHelpBot extends TeamsActivityHandler {
       await next();
     });
     this.onConversationUpdate(async (context, next) => {
-      await this.remember(context);
+      await this.remember(context, await this.identify(context));
       await next();
     });
     this.onMembersAdded(async (context, next) => {
@@ -55,20 +57,22 @@ export class EarlyHelpBot extends TeamsActivityHandler {
 
   protected override async onAdaptiveCardInvoke(context: TurnContext, invokeValue: AdaptiveCardInvokeValue): Promise<AdaptiveCardInvokeResponse> {
     const verb = invokeValue?.action?.verb;
-    const data = (invokeValue?.action?.data ?? {}) as Record<string, unknown>;
-    if (typeof verb !== 'string' || !ACTIONS[verb]) return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'Unknown action.' } as never };
-    await this.remember(context);
+    const rawData = invokeValue?.action?.data ?? {};
+    if (typeof verb !== 'string' || verb === '') return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'The action has no verb.' } as never };
+    if (typeof rawData !== 'object' || Array.isArray(rawData)) return { statusCode: 400, type: 'application/vnd.microsoft.error', value: { code: 'BadRequest', message: 'The action data must be an object.' } as never };
+    const data = rawData as Record<string, unknown>;
     const actor = await this.identify(context);
-    const card = actor ? await ACTIONS[verb](this.turn(context, actor), data) : unknownUserCard(this.services.administratorContact);
+    await this.remember(context, actor);
+    const action = actionFor(verb);
+    const card = !actor ? unknownUserCard(this.services.administratorContact) : action ? await action(this.turn(context, actor), data) : OUT_OF_DATE_CARD();
     return { statusCode: 200, type: CARD_CONTENT_TYPE, value: card as never };
   }
 
   /** Action.Submit (older clients): the same handler; the card is replaced where the client allows it. */
   private async submitFallback(context: TurnContext, actor: StaffMember): Promise<void> {
     const data = context.activity.value as Record<string, unknown>;
-    const verb = typeof data.verb === 'string' ? data.verb : '';
-    const action = ACTIONS[verb];
-    const card = action ? await action(this.turn(context, actor), data) : noticeCard({ title: 'That card is out of date.', summary: 'Out of date card' });
+    const action = actionFor(data.verb);
+    const card = action ? await action(this.turn(context, actor), data) : OUT_OF_DATE_CARD();
     if (context.activity.replyToId) {
       try {
         await context.updateActivity({ type: 'message', id: context.activity.replyToId, summary: card.fallbackText, attachments: [attachment(card)] });
@@ -87,14 +91,16 @@ export class EarlyHelpBot extends TeamsActivityHandler {
       services: this.services,
       notifier: this.notifier,
       actor,
-      idempotencyKey: context.activity.id ? `teams:${context.activity.conversation?.id}:${context.activity.id}` : undefined,
-      inGroup: type === 'groupChat' || type === 'channel',
+      // Whose action it is belongs in the key: an activity id is only unique within its conversation,
+      // and the case log also checks the case and the kind of event before treating it as a repeat.
+      idempotencyKey: context.activity.id ? `teams:${actor.id}:${context.activity.conversation?.id}:${context.activity.id}` : undefined,
+      inGroup: type !== undefined && type !== 'personal',
     };
   }
 
   private async identify(context: TurnContext): Promise<StaffMember | null> {
     const id = context.activity.from?.aadObjectId;
-    if (!id) return null;
+    if (typeof id !== 'string' || id === '') return null;
     const member = await this.services.directory.get(id);
     return member?.active ? member : null;
   }
@@ -102,12 +108,18 @@ export class EarlyHelpBot extends TeamsActivityHandler {
   /** References this process has already stored, so that an unchanged one is not written on every turn. */
   private readonly remembered = new Map<string, string>();
 
-  private async remember(context: TurnContext): Promise<void> {
+  /**
+   * Keeps the reference of a chat the bot may need to reach later: a staff member's personal chat,
+   * or a group chat or channel it was added to. Someone not in the directory leaves nothing behind.
+   */
+  private async remember(context: TurnContext, actor: StaffMember | null): Promise<void> {
     const activity = context.activity;
     if (!activity.conversation?.id) return;
     const type = activity.conversation.conversationType ?? 'personal';
+    const installed = activity.type === 'conversationUpdate' || activity.type === 'installationUpdate';
+    if (!actor && (type === 'personal' || !installed)) return;
     const reference = TurnContext.getConversationReference(activity);
-    const staff = type === 'personal' && activity.from?.aadObjectId ? await this.services.directory.get(activity.from.aadObjectId) : null;
+    const staff = type === 'personal' ? actor : null;
     const { activityId: _activityId, ...stable } = reference;
     const key = JSON.stringify([stable, staff?.id ?? null]);
     if (this.remembered.get(activity.conversation.id) === key) return;
@@ -116,11 +128,16 @@ export class EarlyHelpBot extends TeamsActivityHandler {
   }
 
   private async welcome(context: TurnContext): Promise<void> {
-    await this.remember(context);
-    if (!(await this.services.conversations.claimWelcome(context.activity.conversation.id))) return;
-    const actor = context.activity.conversation.conversationType === 'personal' || !context.activity.conversation.conversationType ? await this.identify(context) : null;
     const personal = (context.activity.conversation.conversationType ?? 'personal') === 'personal';
-    await this.sendCard(context, personal && !actor ? unknownUserCard(this.services.administratorContact) : welcomeCard());
+    const actor = await this.identify(context);
+    if (personal && !actor) {
+      // Nothing is stored for someone not in the directory, so they are told on each install.
+      if (context.activity.type === 'installationUpdate') await this.sendCard(context, unknownUserCard(this.services.administratorContact));
+      return;
+    }
+    await this.remember(context, actor);
+    if (!(await this.services.conversations.claimWelcome(context.activity.conversation.id))) return;
+    await this.sendCard(context, welcomeCard());
     log.info({ conversationId: context.activity.conversation.id }, 'welcomed');
   }
 

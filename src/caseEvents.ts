@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isLocalDate, LocalDate } from './localDate';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from './text';
 
 /**
  * The case event log. A case is an append-only list of these; state and obligations are folds
@@ -9,7 +10,7 @@ import { isLocalDate, LocalDate } from './localDate';
 
 const localDate = z.string().refine(isLocalDate, { message: 'must be a real date, YYYY-MM-DD' }) as unknown as z.ZodType<LocalDate>;
 const staffId = z.string().min(1).max(200);
-const text = (max: number) => z.string().trim().max(max);
+const text = (max: number) => z.string().trim().max(max).refine(isStorableText, { message: UNSTORABLE_TEXT_MESSAGE });
 
 /** Where a case came from. CIN / SGCP step-downs arrive with a plan already (DOMAIN.md). */
 export const REFERRAL_SOURCES = ['referral', 'cin-step-down', 'sgcp-step-down', 'self-referral', 'other'] as const;

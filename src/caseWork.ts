@@ -1,10 +1,10 @@
 import { AccessDeniedError, CaseAction, permits } from './access';
 import { CLOSURE_REASONS, InvalidEventError, NewCaseEvent, REFERRAL_SOURCES } from './caseEvents';
 import { CafDecisionType, caseState, CaseState } from './caseState';
-import { isLocalDate, LocalDate } from './localDate';
+import { addMonths, isLocalDate, LocalDate } from './localDate';
 import { allocationEmail } from './allocationEmail';
 import { StaffMember } from './staff';
-import { CaseLog, CaseRecord, retryOnConflict } from './storage/caseLog';
+import { CaseLog, CaseRecord, DuplicateReferenceError, retryOnConflict } from './storage/caseLog';
 import { enqueue } from './storage/outbox';
 import { StaffDirectory } from './storage/staffDirectory';
 
@@ -45,7 +45,7 @@ export interface AllocationInput {
   source: string;
   existingPlan?: string;
   leadProfessional: string;
-  caseloadPoints: unknown;
+  caseloadPoints: number;
   initialActions: string;
   cafRequired: boolean;
 }
@@ -75,6 +75,18 @@ async function appending<T>(write: () => Promise<T>): Promise<T> {
   }
 }
 
+/** Children's dates of birth: real, not in the future, and under 18 on the allocation date (Early Help is for children). */
+function checkChildren(children: AllocationInput['children'], allocatedOn: LocalDate): void {
+  for (const [i, child] of (children ?? []).entries()) {
+    const line = `Children, line ${i + 1}`;
+    if (!String(child.name ?? '').trim()) throw new CaseWorkError('children', `${line}: give the child\u2019s name before the date of birth.`);
+    if (child.dateOfBirth === undefined) continue;
+    if (!isLocalDate(child.dateOfBirth)) throw new CaseWorkError('children', `${line}: the date of birth must be a real date, YYYY-MM-DD.`);
+    if (child.dateOfBirth > allocatedOn) throw new CaseWorkError('children', `${line}: the date of birth cannot be in the future.`);
+    if (addMonths(child.dateOfBirth, 12 * 18) <= allocatedOn) throw new CaseWorkError('children', `${line}: the child is 18 or over on ${allocatedOn}; Early Help is for children.`);
+  }
+}
+
 /** A manager allocates a new case to a worker in their team (seed 000: Case Allocation). */
 export async function allocateCase(ctx: CaseWorkContext, actor: StaffMember, input: AllocationInput, idempotencyKey?: string): Promise<CaseRecord> {
   if (actor.role !== 'manager' || !actor.active) throw new AccessDeniedError('allocate', String(input.reference || 'new'));
@@ -85,45 +97,51 @@ export async function allocateCase(ctx: CaseWorkContext, actor: StaffMember, inp
   if ((input.source === 'cin-step-down' || input.source === 'sgcp-step-down') && !input.existingPlan?.trim()) {
     throw new CaseWorkError('existingPlan', 'A CIN or SGCP step-down arrives with a plan: add the CAF Support Plan.');
   }
-  const points = Number(input.caseloadPoints);
-  if (!Number.isInteger(points) || points < 0 || points > 100) throw new CaseWorkError('caseloadPoints', 'Caseload points must be a whole number from 0 to 100.');
+  const points = input.caseloadPoints;
+  if (typeof points !== 'number' || !Number.isInteger(points) || points < 0 || points > 100) throw new CaseWorkError('caseloadPoints', 'Caseload points must be a whole number from 0 to 100.');
+  if (typeof input.cafRequired !== 'boolean') throw new CaseWorkError('cafRequired', 'Say whether a CAF is required.');
   const worker = await ctx.directory.get(input.leadProfessional);
   if (!worker || !worker.active || worker.team !== actor.team || (worker.role !== 'worker' && worker.role !== 'manager')) {
     throw new CaseWorkError('leadProfessional', 'Choose a worker from your team.');
   }
-  for (const [i, child] of (input.children ?? []).entries()) {
-    if (child.dateOfBirth && !isLocalDate(child.dateOfBirth)) throw new CaseWorkError(`children.${i}.dateOfBirth`, 'A child\u2019s date of birth must be a real date.');
-  }
-  const existing = await ctx.caseLog.findByReference(reference, { actor: actor.id });
-  if (existing) throw new CaseWorkError('reference', `Case ${reference} already exists.`);
+  const replayed = await ctx.caseLog.replayOf(idempotencyKey, { reference, type: 'allocated', by: actor.id });
+  if (replayed) return replayed;
+  const allocatedOn = ctx.today();
+  checkChildren(input.children, allocatedOn);
   const team = await ctx.directory.team(actor.team);
   const lineManager = worker.lineManager ? await ctx.directory.get(worker.lineManager) : null;
   const email = allocationEmail({ reference, worker, allocatedBy: actor, lineManager, businessSupport: team.filter((m) => m.role === 'business-support'), caseloadPoints: points });
-  return appending(() =>
-    ctx.caseLog.openCase({
-      reference,
-      actor: actor.id,
-      idempotencyKey,
-      // The e-mail is queued with the allocation, or neither happens.
-      alsoInTransaction: (tx, record) => enqueue(tx, { kind: 'allocation-email', caseId: record.caseId, payload: { ...email } }),
-      allocation: {
-        type: 'allocated',
-        by: actor.id,
-        effectiveOn: ctx.today(),
-        data: {
-          family: { name: input.familyName.trim(), children: (input.children ?? []).filter((c) => c.name?.trim()).map((c) => ({ name: c.name.trim(), ...(c.dateOfBirth ? { dateOfBirth: c.dateOfBirth as LocalDate } : {}) })) },
-          referralReason: input.referralReason?.trim() || undefined,
-          leadProfessional: worker.id,
-          manager: actor.id,
-          caseloadPoints: points,
-          initialActions: input.initialActions ?? '',
-          cafRequired: Boolean(input.cafRequired),
-          source: input.source as (typeof REFERRAL_SOURCES)[number],
-          existingPlan: input.existingPlan?.trim() || undefined,
+  try {
+    return await appending(() =>
+      ctx.caseLog.openCase({
+        reference,
+        actor: actor.id,
+        idempotencyKey,
+        // The e-mail is queued with the allocation, or neither happens.
+        alsoInTransaction: (tx, record) => enqueue(tx, { kind: 'allocation-email', caseId: record.caseId, payload: { ...email } }),
+        allocation: {
+          type: 'allocated',
+          by: actor.id,
+          effectiveOn: allocatedOn,
+          data: {
+            family: { name: input.familyName.trim(), children: (input.children ?? []).map((c) => ({ name: c.name.trim(), ...(c.dateOfBirth ? { dateOfBirth: c.dateOfBirth as LocalDate } : {}) })) },
+            referralReason: input.referralReason?.trim() || undefined,
+            leadProfessional: worker.id,
+            manager: actor.id,
+            caseloadPoints: points,
+            initialActions: input.initialActions ?? '',
+            cafRequired: input.cafRequired,
+            source: input.source as (typeof REFERRAL_SOURCES)[number],
+            existingPlan: input.existingPlan?.trim() || undefined,
+          },
         },
-      },
-    }),
-  );
+      }),
+    );
+  } catch (e) {
+    // Checked after any replay of this very request, which answers as the first time did.
+    if (e instanceof DuplicateReferenceError) throw new CaseWorkError('reference', `Case ${reference} already exists.`);
+    throw e;
+  }
 }
 
 /** Reads a case the actor may act on, with its state; refuses otherwise. */
@@ -139,6 +157,17 @@ export async function caseFor(ctx: CaseWorkContext, actor: StaffMember, caseId: 
 
 export type WorkAction = 'telephone-contact' | 'visit' | 'case-recorded' | 'caf-submitted' | 'taf-held' | 'minutes-shared' | 'closure-requested';
 
+/** The event each piece of work records. */
+const WORK_EVENTS: Record<WorkAction, NewCaseEvent['type']> = {
+  'telephone-contact': 'telephone-contact-made',
+  visit: 'visit',
+  'case-recorded': 'case-recorded',
+  'caf-submitted': 'caf-submitted',
+  'taf-held': 'taf-held',
+  'minutes-shared': 'minutes-shared',
+  'closure-requested': 'closure-requested',
+};
+
 /** What a worker records from the case card. `input` is the card's data; only known fields are read. */
 export function recordWork(...args: Parameters<typeof recordWorkOnce>): Promise<CaseRecord> {
   // Someone else wrote to the case between our read and our append: read again and re-check.
@@ -153,6 +182,8 @@ async function recordWorkOnce(
   input: Record<string, unknown>,
   idempotencyKey?: string,
 ): Promise<CaseRecord> {
+  const replayed = await ctx.caseLog.replayOf(idempotencyKey, { caseId, type: WORK_EVENTS[action], by: actor.id });
+  if (replayed) return replayed;
   const { record, state } = await caseFor(ctx, actor, caseId, 'log-work');
   if (state.status === 'closed') throw new CaseWorkError('case', `Case ${record.reference} is closed.`);
   const today = ctx.today();
@@ -207,6 +238,8 @@ async function recordWorkOnce(
 
 export type CafDecision = 'approve' | 'return' | 'reassess';
 
+const DECISION_EVENTS: Record<CafDecision, NewCaseEvent['type']> = { approve: 'caf-authorised', return: 'caf-returned', reassess: 'caf-reassessment-directed' };
+
 /**
  * A line or duty manager decides on the CAF awaiting authorisation (seed 000: QA and authorisation;
  * a manager may direct a re-assessment). `submissionId` is the submission the card was showing:
@@ -226,6 +259,8 @@ async function decideCafOnce(
   comments: string,
   idempotencyKey?: string,
 ): Promise<CaseRecord> {
+  const replayed = await ctx.caseLog.replayOf(idempotencyKey, { caseId, type: DECISION_EVENTS[decision], by: actor.id });
+  if (replayed) return replayed;
   const { record, state } = await caseFor(ctx, actor, caseId, 'decide-caf');
   const pending = state.cafAwaitingDecision;
   if (!pending || pending.id !== submissionId) {

@@ -30,7 +30,7 @@ const input = (extra: Partial<AllocationInput> = {}): AllocationInput => ({
   referralReason: 'School attendance',
   source: 'referral',
   leadProfessional: SAM.id,
-  caseloadPoints: '5',
+  caseloadPoints: 5,
   initialActions: 'Call mum',
   cafRequired: true,
   ...extra,
@@ -56,11 +56,20 @@ describe('allocation', () => {
     ['points that are not a number', { caseloadPoints: 'lots' }, 'caseloadPoints'],
     ['a step-down without its plan', { source: 'cin-step-down' }, 'existingPlan'],
     ['no family name', { familyName: ' ' }, 'familyName'],
-    ['an impossible date of birth', { children: [{ name: 'A', dateOfBirth: '2019-02-30' }] }, 'children.0.dateOfBirth'],
+    ['an impossible date of birth', { children: [{ name: 'A', dateOfBirth: '2019-02-30' }] }, 'children'],
+    ['a child born after the allocation date', { children: [{ name: 'A', dateOfBirth: '2026-11-24' }] }, 'children'],
+    ['a child of 18 on the allocation date', { children: [{ name: 'A', dateOfBirth: '2008-11-23' }] }, 'children'],
+    ['a date of birth with no name', { children: [{ name: ' ', dateOfBirth: '2019-04-02' }] }, 'children'],
+    ['caseload points given as text', { caseloadPoints: '5' as unknown as number }, 'caseloadPoints'],
   ])('%s is refused naming the field, and nothing is written', async (_name, extra, field) => {
     const before = await countCases();
     await expect(allocateCase(ctx, MORGAN, input(extra as Partial<AllocationInput>))).rejects.toMatchObject({ name: 'CaseWorkError', field });
     expect(await countCases()).toBe(before);
+  });
+
+  test('a child who turns 18 the day after allocation is still a child', async () => {
+    const record = await allocateCase(ctx, MORGAN, input({ children: [{ name: 'A', dateOfBirth: '2008-11-24' }] }));
+    expect(record.events[0].type).toBe('allocated');
   });
 
   test('a duplicate reference is refused', async () => {

@@ -22,6 +22,14 @@ export function noticeCard(data: { title: string; text?: string; summary: string
   return expandCard('notice', { text: '', caseId: '', reference: '', ...data });
 }
 
+/**
+ * The answer in a group chat or channel to anything that would show a case: the case stays out of
+ * the shared conversation, and a button brings it to the person's own chat. `command` is what is run there.
+ */
+export function personalChatCard(data: { title: string; summary: string; command: string }): AdaptiveCard {
+  return expandCard('personal-chat', data);
+}
+
 export interface AllocationValues {
   reference?: string;
   familyName?: string;

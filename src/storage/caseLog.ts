@@ -37,6 +37,19 @@ export interface CaseRecord {
   reference: string;
   version: number;
   events: CaseEvent[];
+  /** Set when this was a repeat of a request already recorded: nothing new was written, so nothing new is sent. */
+  replayed?: boolean;
+}
+
+/**
+ * An idempotency key seen before with other content: another case, another person, or another kind
+ * of event. Not a replay, so not answered as one; nothing is written.
+ */
+export class IdempotencyConflictError extends Error {
+  constructor(readonly idempotencyKey: string) {
+    super('This request repeats the id of a different one: nothing was recorded.');
+    this.name = 'IdempotencyConflictError';
+  }
 }
 
 export interface CaseSummaryRow {
@@ -94,10 +107,30 @@ export function createCaseLog(db: Database) {
     return { caseId, reference: rows[0].reference, version: rows[0].version, events: rows.filter((r) => r.id !== null).map(toEvent) };
   }
 
-  async function alreadyDone(q: Database, idempotencyKey: string | undefined): Promise<string | null> {
+  /** What a request with this key wrote before, if anything: its case, the first event's type and who recorded it. */
+  interface Done {
+    caseId: string;
+    reference: string;
+    type: string;
+    by: string;
+  }
+  async function alreadyDone(q: Database, idempotencyKey: string | undefined): Promise<Done | null> {
     if (!idempotencyKey) return null;
-    const [row] = await q.query<{ case_id: string }>('SELECT case_id FROM case_events WHERE idempotency_key = $1', [idempotencyKey]);
-    return row?.case_id ?? null;
+    const [row] = await q.query<{ case_id: string; reference: string; type: string; by_staff: string }>(
+      'SELECT e.case_id, c.reference, e.type, e.by_staff FROM case_events e JOIN cases c ON c.id = e.case_id WHERE e.idempotency_key = $1',
+      [idempotencyKey],
+    );
+    return row ? { caseId: row.case_id, reference: row.reference, type: row.type, by: row.by_staff } : null;
+  }
+
+  /**
+   * A repeat of a request is answered with what the first one wrote, read as the caller (audited),
+   * but only if it is the same request: same case, same person, same kind of event.
+   */
+  async function replay(q: Database, done: Done, expected: { caseId?: string; reference?: string; type: string; by: string }, idempotencyKey: string): Promise<CaseRecord> {
+    const same = done.type === expected.type && done.by === expected.by && (expected.caseId === undefined || done.caseId === expected.caseId) && (expected.reference === undefined || done.reference === expected.reference);
+    if (!same) throw new IdempotencyConflictError(idempotencyKey);
+    return { ...(await readIn(q, done.caseId, expected.by)), replayed: true };
   }
 
   /** Writes events after `version` and returns them as stored; the caller holds the transaction and has moved the version. */
@@ -134,16 +167,20 @@ export function createCaseLog(db: Database) {
    * Two deliveries of the same request racing: the loser finds the version moved on (or its insert
    * hits the unique key). If the winner wrote this very request, answer as the winner did.
    */
-  async function onceOnly(idempotencyKey: string | undefined, write: () => Promise<CaseRecord>): Promise<CaseRecord> {
+  async function onceOnly(
+    idempotencyKey: string | undefined,
+    expected: { caseId?: string; reference?: string; type: string; by: string },
+    write: () => Promise<CaseRecord>,
+  ): Promise<CaseRecord> {
     try {
       return await write();
     } catch (e) {
       const err = e as { code?: string; constraint?: string; message?: string };
       const raced = e instanceof VersionConflictError || (err.code === '23505' && /idempotency/.test(`${err.constraint ?? ''} ${err.message ?? ''}`));
       if (!idempotencyKey || !raced) throw e;
-      const caseId = await alreadyDone(db, idempotencyKey);
-      if (!caseId) throw e;
-      return readIn(db, caseId);
+      const done = await alreadyDone(db, idempotencyKey);
+      if (!done) throw e;
+      return replay(db, done, expected, idempotencyKey);
     }
   }
 
@@ -152,9 +189,10 @@ export function createCaseLog(db: Database) {
     async openCase(input: { reference: string; allocation: NewCaseEvent; actor: string; idempotencyKey?: string; alsoInTransaction?: AppendOptions['alsoInTransaction'] }): Promise<CaseRecord> {
       const allocation = validateNewEvent(input.allocation);
       if (allocation.type !== 'allocated') throw new Error('A case opens with its allocation.');
-      return onceOnly(input.idempotencyKey, () => db.transaction(async (tx) => {
+      const expected = { reference: input.reference, type: 'allocated', by: allocation.by };
+      return onceOnly(input.idempotencyKey, expected, () => db.transaction(async (tx) => {
         const done = await alreadyDone(tx, input.idempotencyKey);
-        if (done) return readIn(tx, done);
+        if (done) return replay(tx, done, expected, input.idempotencyKey!);
         const [clash] = await tx.query('SELECT 1 FROM cases WHERE reference = $1', [input.reference]);
         if (clash) throw new DuplicateReferenceError(input.reference);
         const caseId = randomUUID();
@@ -228,7 +266,7 @@ export function createCaseLog(db: Database) {
           ? { caseId, reference: moved[0].reference, version: expectedVersion + valid.length, events: [...previous.events, ...written] }
           : readIn(q, caseId);
       };
-      return onceOnly(opts.idempotencyKey, () =>
+      return onceOnly(opts.idempotencyKey, { caseId, type: valid[0].type, by: valid[0].by }, () =>
         opts.alsoInTransaction
           ? db.transaction(async (tx) => {
               const record = await write(tx);
@@ -237,6 +275,15 @@ export function createCaseLog(db: Database) {
             })
           : write(db),
       );
+    },
+
+    /**
+     * The case as a request with this key left it, if the request was recorded before (a retried
+     * Teams activity): checked before the rules, so a repeat is answered as the first time was.
+     */
+    async replayOf(idempotencyKey: string | undefined, expected: { caseId?: string; reference?: string; type: string; by: string }): Promise<CaseRecord | null> {
+      const done = await alreadyDone(db, idempotencyKey);
+      return done ? replay(db, done, expected, idempotencyKey!) : null;
     },
 
     async read(caseId: string, opts: { actor: string }): Promise<CaseRecord> {

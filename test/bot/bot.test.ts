@@ -146,7 +146,11 @@ describe('the worker records from the case card', () => {
     expect(textOf((await b.execute(SAM, 'logVisit', {})).card)).toContain('This card is out of date.');
     const { caseId } = await allocated();
     const long = await b.execute(SAM, 'tafHeld', { caseId, workDate: 'x'.repeat(100_000) });
-    expect(textOf(long.card)).toContain('The TAF date must be a real date.');
+    expect(textOf(long.card)).toContain('Date: must be a date, YYYY-MM-DD.');
+    const impossible = await b.execute(SAM, 'tafHeld', { caseId, workDate: '2026-02-30' });
+    expect(textOf(impossible.card)).toContain('Date: must be a real date, YYYY-MM-DD.');
+    const events = await t.db.query<{ type: string }>('SELECT type FROM case_events WHERE case_id = $1', [caseId]);
+    expect(events.map((e) => e.type)).toEqual(['allocated']);
   });
 
   test('an Action.Submit from an older client is handled as the same action, and replaces the card it came from', async () => {
@@ -166,9 +170,10 @@ describe('the worker records from the case card', () => {
     expect(events.map((e) => e.type)).toEqual(['allocated', 'telephone-contact-made']);
   });
 
-  test('an unknown verb is a 400, not a crash', async () => {
-    const { status } = await b.execute(SAM, 'launchRockets', {});
-    expect(status).toBe(400);
+  test('an unknown verb gets a polite card, not a crash', async () => {
+    const { status, card } = await b.execute(SAM, 'launchRockets', {});
+    expect(status).toBe(200);
+    expect(textOf(card)).toContain('That card is out of date.');
   });
 });
 
@@ -256,22 +261,15 @@ describe('CAF authorisation', () => {
     expect(textOf(cardOf(missing))).toBe('There is no case EH-0000 that you can open.');
   });
 
-  test('submitted from a group chat, the card is posted there with the status for everyone, and is updated for everyone once decided', async () => {
+  test('work from a case card acted on in a group chat records nothing there and points to the personal chat', async () => {
     const c = await allocated();
     const group = { id: 'group-chat-north-2', conversationType: 'groupChat' };
-    await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' }, group);
-    const submitted = await b.execute(SAM, 'submitCaf', { caseId: c.caseId }, group);
-    const inGroup = submitted.sent.find((s) => s.conversationId === group.id)!;
-    const card = cardOf(inGroup);
-    expect(textOf(card)).not.toContain('Approve');
-    expect((card.refresh as { userIds: string[] }).userIds).toEqual([MORGAN.id, DUTY.id]);
-    expect(inGroup.activity.summary).toBe(`CAF for case ${c.reference} awaiting authorisation.`);
-    const [row] = await t.db.query<{ id: string }>(`SELECT id FROM case_events WHERE case_id = $1 AND type = 'caf-submitted'`, [c.caseId]);
-    await b.execute(MORGAN, 'approveCaf', { caseId: c.caseId, submissionId: row.id });
-    const updates = b.adapter.updated.filter((u) => u.activity.id === inGroup.activity.id);
-    expect(updates).toHaveLength(1);
-    expect(textOf(updates[0].activity.attachments![0].content)).toContain(`CAF approved: case ${c.reference}`);
-    expect(updates[0].activity.attachments![0].content.refresh).toBeUndefined();
+    const visit = await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' }, group);
+    expect(textOf(visit.card)).toContain('Case details are for your personal chat.');
+    expect(textOf(visit.card)).not.toContain('Fernsby');
+    expect(visit.sent).toEqual([]);
+    const events = await t.db.query<{ type: string }>('SELECT type FROM case_events WHERE case_id = $1', [c.caseId]);
+    expect(events.map((e) => e.type)).toEqual(['allocated']);
   });
 
   test("a manager's case list and week start with the CAFs awaiting their authorisation", async () => {

@@ -8,6 +8,7 @@ import {
   caseListCard,
   helpCard,
   noticeCard,
+  personalChatCard,
   unknownUserCard,
   welcomeCard,
 } from '../../bot/cards/cards';
@@ -28,6 +29,7 @@ const EXAMPLES: Array<[string, AdaptiveCard, { reference?: string }]> = [
   ['unknown user', unknownUserCard('your Early Help systems administrator'), {}],
   ['notice', noticeCard({ title: 'Case EH-2041 allocated to you', summary: 'Case EH-2041 allocated to you', caseId: 'c1', reference: 'EH-2041' }), { reference: 'EH-2041' }],
   ['notice without a case', noticeCard({ title: 'Done', summary: 'Done' }), {}],
+  ['case details asked for in a channel', personalChatCard({ title: 'Case EH-2041: details are for your personal chat.', summary: 'Open in your personal chat', command: 'case EH-2041' }), {}],
   [
     'allocation',
     allocationCard({ workers: [{ id: 'w1', name: 'Sam Patel', points: 14, capacity: 20 }, { id: 'w2', name: 'Alex Kim', points: 3, capacity: 20 }] }),

@@ -1,0 +1,159 @@
+import { z } from 'zod';
+import { isLocalDate, LocalDate } from '../src/localDate';
+import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../src/text';
+
+/**
+ * What each card action may carry, typed, trimmed and bounded on the server before anything reads
+ * it: a card's `maxLength` is a hint to the client, not a guarantee (a request can carry anything).
+ * A mismatch is a `CardInputError` naming the field, and the card is shown again with the message.
+ */
+
+export class CardInputError extends Error {
+  constructor(readonly field: string, message: string) {
+    super(message);
+    this.name = 'CardInputError';
+  }
+}
+
+/** The words a person sees for each field, in messages. */
+const LABELS: Record<string, string> = {
+  reference: 'Case reference',
+  familyName: 'Family name',
+  children: 'Children',
+  referralReason: 'Reason for referral',
+  source: 'Where the referral came from',
+  existingPlan: 'CAF Support Plan',
+  leadProfessional: 'Worker',
+  caseloadPoints: 'Caseload points',
+  initialActions: "Manager's Decision",
+  cafRequired: 'A CAF is required',
+  caseId: 'Case',
+  submissionId: 'CAF',
+  comments: 'Comments',
+  date: 'Date',
+  tafDate: 'TAF date',
+  childSeen: 'Child seen',
+  consentForm: 'Consent form returned',
+  medicalForm: 'Medical information form returned',
+  homeChecked: 'Home and sleeping arrangements checked',
+  command: 'Command',
+};
+
+/** Free text: a string, at most `max` characters, storable, trimmed. Absent is empty. */
+function text(max: number) {
+  return z
+    .string({ error: 'must be text' })
+    .max(max, `is longer than ${max} characters`)
+    .refine(isStorableText, UNSTORABLE_TEXT_MESSAGE)
+    .transform((s) => s.trim())
+    .optional()
+    .transform((s) => s ?? '');
+}
+
+/** An id the bot itself put on the card (a case or an event id). */
+const id = z.string({ error: 'is missing: this card is out of date' }).regex(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i, 'is not one this bot issued: this card is out of date');
+
+/** A staff member's id, as the allocation form lists them. */
+const staffId = z.string({ error: 'choose one from the list' }).min(1, 'choose one from the list').max(100, 'choose one from the list');
+
+/** A toggle sends "true" or "false"; older clients may send a boolean. */
+const toggle = z.union([z.boolean(), z.enum(['true', 'false'])], { error: 'must be on or off' }).transform((v) => v === true || v === 'true');
+
+/** A date input sends YYYY-MM-DD. */
+const date = z
+  .string({ error: 'must be a date' })
+  .max(10, 'must be a date, YYYY-MM-DD')
+  .refine(isLocalDate, 'must be a real date, YYYY-MM-DD') as unknown as z.ZodType<LocalDate>;
+
+/** A whole number from 0 to 100, as a number input sends it (a string of digits, or a number): no hex, no exponent. */
+const points = z.union([z.number(), z.string().trim().regex(/^\d{1,3}$/, 'must be a whole number from 0 to 100')], { error: 'must be a whole number from 0 to 100' }).transform((v, ctx) => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 100) {
+    ctx.addIssue({ code: 'custom', message: 'must be a whole number from 0 to 100' });
+    return z.NEVER;
+  }
+  return n;
+});
+
+const MAX_CHILDREN = 20;
+
+export interface ChildLine {
+  name: string;
+  dateOfBirth?: string;
+}
+
+/**
+ * One child a line, "name, date of birth" (the date optional). Parsed without a backtracking
+ * pattern: the date is the last ten characters if they look like one, and the separators before it
+ * are stripped one character at a time.
+ */
+export function parseChildren(lines: string): ChildLine[] {
+  const children = lines
+    .split('\n')
+    .map((line) => line.trim())
+    .filter(Boolean)
+    .map((line) => {
+      const tail = line.slice(-10);
+      if (line.length <= 10 || !/^\d{4}-\d{2}-\d{2}$/.test(tail)) return { name: line };
+      let end = line.length - 10;
+      while (end > 0 && /[,;\s]/.test(line[end - 1])) end--;
+      return end === line.length - 10 ? { name: line } : { name: line.slice(0, end).trim(), dateOfBirth: tail };
+    });
+  if (children.length > MAX_CHILDREN) throw new CardInputError('children', `Children: at most ${MAX_CHILDREN}, one a line.`);
+  children.forEach((child, i) => {
+    if (child.name.length > 200) throw new CardInputError('children', `Children, line ${i + 1}: the name is longer than 200 characters.`);
+  });
+  return children;
+}
+
+export const CARD_INPUTS = {
+  allocateCase: z.object({
+    reference: text(31),
+    familyName: text(200),
+    children: text(2000),
+    referralReason: text(4000),
+    source: text(40),
+    existingPlan: text(8000),
+    leadProfessional: staffId,
+    caseloadPoints: points,
+    initialActions: text(4000),
+    cafRequired: toggle,
+  }),
+  caseOnly: z.object({ caseId: id }),
+  work: z.object({
+    caseId: id,
+    date: date.optional(),
+    tafDate: date.optional(),
+    childSeen: toggle.optional(),
+    consentForm: toggle.optional(),
+    medicalForm: toggle.optional(),
+    homeChecked: toggle.optional(),
+  }),
+  decision: z.object({ caseId: id, submissionId: id, comments: text(4000) }),
+  cafCard: z.object({ caseId: id, submissionId: id }),
+  personalChat: z.object({ command: text(100) }),
+} as const;
+
+export type CardInput<K extends keyof typeof CARD_INPUTS> = z.output<(typeof CARD_INPUTS)[K]>;
+
+/** The card's data as `kind` expects it, or a CardInputError naming the first field that is wrong. */
+export function cardInput<K extends keyof typeof CARD_INPUTS>(kind: K, data: Record<string, unknown>): CardInput<K> {
+  const parsed = CARD_INPUTS[kind].safeParse(data);
+  if (parsed.success) return parsed.data as CardInput<K>;
+  const issue = parsed.error.issues[0];
+  const field = String(issue.path[0] ?? 'card');
+  throw new CardInputError(field, `${LABELS[field] ?? field}: ${issue.message}.`);
+}
+
+/**
+ * What the person typed, safe to show again on the re-shown form: text fields only, and only text
+ * that is text, short enough, and storable; anything else is left blank.
+ */
+export function echoed(data: Record<string, unknown>, fields: readonly string[], max = 8000): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const field of fields) {
+    const v = data[field];
+    out[field] = typeof v === 'string' && v.length <= max && isStorableText(v) ? v : typeof v === 'number' && Number.isFinite(v) ? String(v) : '';
+  }
+  return out;
+}
