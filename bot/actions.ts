@@ -5,7 +5,8 @@ import { CaseNotFoundError, CaseRecord, IdempotencyConflictError, VersionConflic
 import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
 import { cafDecidedCard, CafOutcome, noticeCard, personalChatCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
-import { allocationFormFor, cafAuthorisationCardFor, cafDecider, caseCardFor, dueCard, myCasesCard } from './caseViews';
+import { dueCard, myCasesCard } from './caseLists';
+import { allocationFormFor, cafAuthorisationCardFor, cafDecider, caseCardFor } from './caseViews';
 import { runCommand } from './commands';
 import { log } from './log';
 import { Turn } from './turn';

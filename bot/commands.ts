@@ -2,7 +2,8 @@ import { AccessDeniedError } from '../src/access';
 import { CaseNotFoundError } from '../src/storage/caseLog';
 import { AdaptiveCard } from './cards/template';
 import { helpCard, noticeCard, personalChatCard } from './cards/cards';
-import { allocationFormFor, cafAuthorisationCardFor, caseCardFor, dueCard, mayDecideCaf, myCasesCard } from './caseViews';
+import { dueCard, myCasesCard } from './caseLists';
+import { allocationFormFor, cafAuthorisationCardFor, caseCardFor, mayDecideCaf } from './caseViews';
 import { caseFor } from '../src/caseWork';
 import { Turn } from './turn';
 

@@ -15,6 +15,8 @@ export interface CafDecision {
   recordedAt: string;
   /** The submission decided on. */
   submissionId: string;
+  /** What the manager said: comments on a return or an approval, the reason for a re-assessment. */
+  comments?: string;
 }
 
 export interface CaseState {
@@ -26,6 +28,10 @@ export interface CaseState {
   source: EventData<'allocated'>['source'];
   family?: EventData<'allocated'>['family'];
   referralReason?: string;
+  /** The Manager's Decision at allocation: the initial actions for the worker. */
+  initialActions: string;
+  /** The CAF Support Plan a CIN or SGCP step-down arrives with. */
+  existingPlan?: string;
   status: CaseStatus;
   closedOn?: LocalDate;
   /** The CAF submission awaiting a manager's decision, if any. */
@@ -38,6 +44,12 @@ export class CaseNotAllocatedError extends Error {
   constructor() {
     super('The case has no allocation.');
   }
+}
+
+function decisionComments(e: CaseEvent): string | undefined {
+  if (e.type === 'caf-reassessment-directed') return e.data.reason;
+  if (e.type === 'caf-returned' || e.type === 'caf-authorised') return e.data.comments;
+  return undefined;
 }
 
 export function caseState(events: readonly CaseEvent[]): CaseState {
@@ -54,6 +66,8 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
     source: a.source,
     family: a.family,
     referralReason: a.referralReason,
+    initialActions: a.initialActions,
+    existingPlan: a.existingPlan,
     status: 'open',
   };
   for (const e of log) {
@@ -70,11 +84,11 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
       case 'caf-returned':
       case 'caf-reassessment-directed':
         if (state.cafAwaitingDecision) {
-          state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, submissionId: state.cafAwaitingDecision.id };
+          state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, submissionId: state.cafAwaitingDecision.id, comments: decisionComments(e) };
           state.cafAwaitingDecision = undefined;
         } else if (e.type === 'caf-reassessment-directed') {
           // A re-assessment may be directed at any time on new evidence, with nothing awaiting.
-          state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, submissionId: '' };
+          state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, submissionId: '', comments: decisionComments(e) };
         }
         break;
       case 'closure-requested':

@@ -1,7 +1,7 @@
 import { AccessDeniedError, CaseAction, permits } from './access';
 import { CLOSURE_REASONS, InvalidEventError, NewCaseEvent, REFERRAL_SOURCES } from './caseEvents';
 import { CafDecisionType, caseState, CaseState } from './caseState';
-import { addMonths, isLocalDate, LocalDate } from './localDate';
+import { ageOn, isLocalDate, LocalDate } from './localDate';
 import { allocationEmail } from './allocationEmail';
 import { StaffMember } from './staff';
 import { CaseLog, CaseRecord, DuplicateReferenceError, retryOnConflict } from './storage/caseLog';
@@ -83,7 +83,7 @@ function checkChildren(children: AllocationInput['children'], allocatedOn: Local
     if (child.dateOfBirth === undefined) continue;
     if (!isLocalDate(child.dateOfBirth)) throw new CaseWorkError('children', `${line}: the date of birth must be a real date, YYYY-MM-DD.`);
     if (child.dateOfBirth > allocatedOn) throw new CaseWorkError('children', `${line}: the date of birth cannot be in the future.`);
-    if (addMonths(child.dateOfBirth, 12 * 18) <= allocatedOn) throw new CaseWorkError('children', `${line}: the child is 18 or over on ${allocatedOn}; Early Help is for children.`);
+    if (ageOn(child.dateOfBirth, allocatedOn) >= 18) throw new CaseWorkError('children', `${line}: the child is 18 or over on ${allocatedOn}; Early Help is for children.`);
   }
 }
 

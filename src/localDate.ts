@@ -146,3 +146,10 @@ const LONDON_DATE = new Intl.DateTimeFormat('en-CA', { timeZone: 'Europe/London'
 export function londonDateOf(instant: Date): LocalDate {
   return LONDON_DATE.format(instant) as LocalDate;
 }
+
+/** Age in whole years on a day: 2019-04-02 is 7 on 2026-11-23, and 7 still on 2027-04-01. */
+export function ageOn(dateOfBirth: LocalDate, on: LocalDate): number {
+  const [by, bm, bd] = dateOfBirth.split('-').map(Number);
+  const [y, m, d] = on.split('-').map(Number);
+  return y - by - (m < bm || (m === bm && d < bd) ? 1 : 0);
+}

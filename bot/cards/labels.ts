@@ -1,3 +1,4 @@
+import { dayOfWeek, LocalDate } from '../../src/localDate';
 import type { ObligationKind, Rag } from '../../src/obligations';
 
 /** Obligation kinds in the words on a worker's card. */
@@ -36,3 +37,16 @@ export const GOOD_ASSESSMENT_CHECKLIST = [
   'fully considers cultural issues and barriers',
   'involves key agencies involved with the family',
 ];
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/**
+ * A date as people write it on a card: "Tue 24 Nov", with the year when it is not this year's
+ * ("Mon 1 Feb 2027").
+ */
+export function formatDay(date: LocalDate, today: LocalDate): string {
+  const [year, month, day] = date.split('-').map(Number);
+  const words = `${DAYS[dayOfWeek(date)]} ${day} ${MONTHS[month - 1]}`;
+  return year === Number(today.slice(0, 4)) ? words : `${words} ${year}`;
+}
