@@ -1,10 +1,37 @@
 import { AuthenticationConstants, AuthenticationError } from 'botframework-connector';
 import { CallerIdConstants, CloudAdapter, ConfigurationBotFrameworkAuthentication, ConfigurationServiceClientCredentialFactory, TurnContext } from 'botbuilder';
+import { isDatabaseUnavailable } from '../src/storage/database';
+import { noticeCard } from './cards/cards';
+import { attachment, CARD_CONTENT_TYPE } from './cards/template';
 import { BotConfig } from './config';
 import { log } from './log';
 
 /** What a user is told when their turn fails: nothing about why (the log has that). */
 export const TURN_ERROR_REPLY = 'Sorry, something went wrong. Please try again.';
+
+/**
+ * What a user is told when the case database could not be reached: a transaction that lost its
+ * connection was never committed, and a retried card action is recorded once (keyed on its
+ * activity id), so "try again" is safe advice.
+ */
+export const DATABASE_UNAVAILABLE_REPLY = 'The case database cannot be reached just now: nothing was recorded. Please try again in a minute.';
+
+function databaseUnavailableCard() {
+  return noticeCard({ title: 'The case database cannot be reached just now: nothing was recorded.', text: 'Please try again in a minute.', summary: DATABASE_UNAVAILABLE_REPLY });
+}
+
+/**
+ * Tells the user the database is out of reach: a card in the chat for a message, and for a card
+ * action the card Teams shows in place of the one clicked (without it, Teams shows an error).
+ */
+async function answerDatabaseUnavailable(context: TurnContext): Promise<void> {
+  const card = databaseUnavailableCard();
+  const { type, name } = context.activity;
+  if (type === 'message') await context.sendActivity({ type: 'message', summary: card.fallbackText, attachments: [attachment(card)] });
+  else if (type === 'invoke' && name === 'adaptiveCard/action') {
+    await context.sendActivity({ type: 'invokeResponse', value: { status: 200, body: { statusCode: 200, type: CARD_CONTENT_TYPE, value: card } } });
+  }
+}
 
 /**
  * An error described for the log without its message: a message can quote the input it choked on
@@ -79,9 +106,11 @@ export function createAdapter(config: BotConfig): CloudAdapter {
   );
   const adapter = new EarlyHelpAdapter(auth);
   adapter.onTurnError = async (context: TurnContext, error: Error) => {
+    const databaseUnavailable = isDatabaseUnavailable(error);
     // Ids and types only, never the message text or card data: these are children at risk.
-    log.error({ activityId: context.activity.id, type: context.activity.type, name: context.activity.name, ...describeError(error) }, 'turn failed');
-    if (context.activity.type === 'message') await context.sendActivity(TURN_ERROR_REPLY).catch(() => undefined);
+    log.error({ activityId: context.activity.id, type: context.activity.type, name: context.activity.name, databaseUnavailable, ...describeError(error) }, 'turn failed');
+    if (databaseUnavailable) await answerDatabaseUnavailable(context).catch(() => undefined);
+    else if (context.activity.type === 'message') await context.sendActivity(TURN_ERROR_REPLY).catch(() => undefined);
   };
   return adapter;
 }

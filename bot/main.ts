@@ -28,7 +28,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
   if (config.localMode && env.EARLYHELP_DEMO !== 'off' && (await seedDemo(services))) log.info('local mode: demo team and cases written');
   const adapter = createAdapter(config);
   const bot = new EarlyHelpBot(services, new Notifier(adapter, config.appId, services.conversations));
-  const server = await startServer({ config, adapter, bot, host: env.HOST ?? '127.0.0.1' });
+  const server = await startServer({ config, adapter, bot, database: db, host: env.HOST ?? '127.0.0.1' });
   log.info({ url: server.url, localMode: config.localMode }, 'bot listening');
   return {
     server,

@@ -13,6 +13,8 @@ export interface Database {
   exec(sql: string): Promise<void>;
   /** Runs `fn` in one transaction, rolled back if it throws. A transaction inside a transaction joins it. */
   transaction<T>(fn: (tx: Database) => Promise<T>): Promise<T>;
+  /** Resolves once the database answers a trivial query; rejects while it cannot be reached. */
+  ping(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,10 @@ async function openEmbedded(dataDir: string): Promise<Database> {
       // PGlite runs one transaction at a time and queues the rest.
       return pg.transaction((tx) => fn(wrap(tx as unknown as Queryable, true)));
     },
+    // In the process: nothing to lose but the process itself, so this only waits its turn.
+    async ping() {
+      await q.query('select 1');
+    },
     async close() {
       if (!inTransaction) await pg.close();
     },
@@ -91,6 +97,9 @@ async function openServer(databaseUrl: string): Promise<Database> {
       await client.query(sql);
     },
     transaction: (fn) => fn(inClient(client)),
+    async ping() {
+      await client.query('select 1');
+    },
     async close() {},
   });
   const db: Database = {
@@ -103,22 +112,60 @@ async function openServer(databaseUrl: string): Promise<Database> {
     },
     async transaction<T>(fn: (tx: Database) => Promise<T>) {
       const client = await pool.connect();
+      // A checked-out client is the caller's to watch: the pool listens only to idle ones. Without a
+      // listener, a connection lost mid-transaction (the server restarted, an administrator ended
+      // the session) is an unhandled 'error' event, and the process exits.
+      let broken: Error | undefined;
+      const onError = (e: Error) => (broken ??= e);
+      client.on('error', onError);
       try {
         await client.query('BEGIN');
         const result = await fn(inClient(client));
         await client.query('COMMIT');
         return result;
       } catch (e) {
-        await client.query('ROLLBACK').catch(() => undefined);
+        if (!broken) await client.query('ROLLBACK').catch((rollbackFailed: Error) => (broken ??= rollbackFailed));
         throw e;
       } finally {
-        client.release();
+        client.off('error', onError);
+        // Released with its error, a broken client is discarded and the pool opens a fresh one.
+        client.release(broken);
       }
+    },
+    async ping() {
+      await pool.query('select 1');
     },
     async close() {
       await pool.end();
     },
   };
-  await db.query('select 1');
+  await db.ping();
   return db;
+}
+
+/** SQLSTATEs that mean the server is not taking this session just now (PostgreSQL, appendix A). */
+const UNAVAILABLE_STATES = new Set([
+  '57P01', // admin_shutdown: pg_terminate_backend, or the server stopping
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up or in recovery
+  '53300', // too_many_connections
+]);
+/** Network failures on the way to the server (Node's codes). */
+const UNREACHABLE_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+/** pg's own errors for a connection that died or never came; they carry no code. */
+const UNAVAILABLE_MESSAGES = /^(Connection terminated|Client has encountered a connection error|timeout exceeded when trying to connect)/;
+
+/**
+ * Whether an error means the database could not be reached (its connection was lost, refused or
+ * ended by the server), as opposed to a fault in what was asked of it: the caller can say "try
+ * again" and mean it. Class 08 is PostgreSQL's connection exceptions.
+ */
+export function isDatabaseUnavailable(e: unknown, depth = 0): boolean {
+  if (!(e instanceof Error) || depth > 4) return false;
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && (UNAVAILABLE_STATES.has(code) || UNREACHABLE_CODES.has(code) || /^08[0-9A-Z]{3}$/.test(code))) return true;
+  if (UNAVAILABLE_MESSAGES.test(e.message)) return true;
+  // A refused connection to a name with several addresses arrives as an AggregateError of them.
+  const inner = [(e as { cause?: unknown }).cause, ...((e as { errors?: unknown[] }).errors ?? [])];
+  return inner.some((i) => isDatabaseUnavailable(i, depth + 1));
 }

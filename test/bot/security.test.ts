@@ -13,6 +13,9 @@ import { serverDatabase, TestDatabase } from '../helpers/database';
 const APP_ID = 'a7c4f0b2-1d3e-4f5a-9b8c-7d6e5f4a3b2c';
 const ISSUER = 'https://api.botframework.com';
 const SERVICE_URL = 'https://smba.trafficmanager.net/emea/';
+/** The organisation the single-tenant bot is registered in, and another one. */
+const TENANT = '0f3c9a52-6b1d-4e8f-a7c2-5d4e3f2a1b09';
+const OTHER_TENANT = '9e8d7c6b-5a49-4382-b1c0-f9e8d7c6b5a4';
 
 const trusted = generateKeyPairSync('rsa', { modulusLength: 2048 });
 const stranger = generateKeyPairSync('rsa', { modulusLength: 2048 });
@@ -20,6 +23,8 @@ let keys: http.Server;
 let keysUrl: string;
 let t: TestDatabase;
 let bot: RunningBot;
+/** The same bot registered as single-tenant in TENANT (MicrosoftAppTenantId). */
+let tenantBot: RunningBot;
 
 beforeAll(async () => {
   keys = http.createServer((req, res) => {
@@ -31,13 +36,13 @@ beforeAll(async () => {
   await new Promise<void>((r) => keys.listen(0, '127.0.0.1', r));
   keysUrl = `http://127.0.0.1:${(keys.address() as AddressInfo).port}`;
   t = await serverDatabase();
-  bot = await startBot(
-    { DATABASE_URL: t.url, MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'test-secret', MicrosoftAppType: 'MultiTenant', BotOpenIdMetadata: `${keysUrl}/.well-known/openidconfiguration`, LOG_LEVEL: 'silent' },
-    { port: 0 },
-  );
+  const credentials = { DATABASE_URL: t.url, MicrosoftAppId: APP_ID, MicrosoftAppPassword: 'test-secret', BotOpenIdMetadata: `${keysUrl}/.well-known/openidconfiguration`, LOG_LEVEL: 'silent' };
+  bot = await startBot({ ...credentials, MicrosoftAppType: 'MultiTenant' }, { port: 0 });
+  tenantBot = await startBot({ ...credentials, MicrosoftAppType: 'SingleTenant', MicrosoftAppTenantId: TENANT }, { port: 0 });
 });
 afterAll(async () => {
   await bot?.close();
+  await tenantBot?.close();
   await t?.dispose();
   await new Promise((r) => keys?.close(r));
 });
@@ -53,24 +58,39 @@ function token(options: { key?: KeyObject; kid?: string; audience?: string; issu
 }
 
 let n = 0;
-async function post(authorization?: string, channelId = 'msteams'): Promise<number> {
-  // A conversationUpdate: the bot only stores the conversation reference, so an accepted request sends nothing out.
+/**
+ * A conversationUpdate in a channel: the bot only stores the conversation reference (kept for a
+ * channel whoever added it), so an accepted request sends nothing out. `tenant` is what
+ * channelData.tenant.id says (null: no tenant at all).
+ */
+async function send(authorization: string | undefined, options: { channelId?: string; to?: RunningBot; tenant?: string | null; conversationTenant?: string } = {}) {
+  const tenant = options.tenant === undefined ? 'tenant' : options.tenant;
   const activity = {
     type: 'conversationUpdate',
     id: `sec-${++n}`,
-    channelId,
+    channelId: options.channelId ?? 'msteams',
     serviceUrl: SERVICE_URL,
     from: { id: '29:someone' },
     recipient: { id: `28:${APP_ID}` },
-    conversation: { id: `a:security-${n}`, conversationType: 'personal' },
-    channelData: { tenant: { id: 'tenant' } },
+    conversation: { id: `19:security-${n}@thread.tacv2`, conversationType: 'channel', ...(options.conversationTenant ? { tenantId: options.conversationTenant } : {}) },
+    ...(tenant === null ? {} : { channelData: { tenant: { id: tenant } } }),
   };
-  const res = await fetch(`${bot.server.url}/api/messages`, {
+  const res = await fetch(`${(options.to ?? bot).server.url}/api/messages`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(authorization ? { authorization } : {}) },
     body: JSON.stringify(activity),
   });
-  return res.status;
+  const text = await res.text();
+  return { status: res.status, reason: text ? ((JSON.parse(text) as { error?: string }).error ?? text) : '' };
+}
+
+async function post(authorization?: string, channelId = 'msteams'): Promise<number> {
+  return (await send(authorization, { channelId })).status;
+}
+
+/** A token signed by the trusted key, with no expiry at all: good for ever, if taken. */
+function tokenWithoutExpiry(): string {
+  return jwt.sign({ serviceurl: SERVICE_URL }, trusted.privateKey.export({ format: 'pem', type: 'pkcs8' }) as string, { algorithm: 'RS256', keyid: 'trusted-key', issuer: ISSUER, audience: APP_ID });
 }
 
 // botbuilder prints each refused token to the console (CloudAdapter.process): expected here, so kept quiet.
@@ -90,12 +110,13 @@ function unsignedToken(): string {
 describe('with credentials, only Bot Framework tokens get in', () => {
   test('a correctly signed token for this bot is accepted', async () => {
     expect(await post(`Bearer ${token()}`)).toBe(200);
-    expect(await bot.services.conversations.get(`a:security-${n}`)).not.toBeNull();
+    expect(await bot.services.conversations.get(`19:security-${n}@thread.tacv2`)).not.toBeNull();
   });
 
   test.each([
     ['no token', () => undefined],
     ['a token that expired an hour ago', () => `Bearer ${token({ expiresIn: -3600 })}`],
+    ['a token that expired 6 minutes ago (beyond the 5 minutes of clock tolerance)', () => `Bearer ${token({ expiresIn: -360 })}`],
     ['a token for another bot (wrong audience)', () => `Bearer ${token({ audience: 'another-bot' })}`],
     ['a token signed by another key under the trusted key id', () => `Bearer ${token({ key: stranger.privateKey })}`],
     ['a token signed by a key the metadata does not publish', () => `Bearer ${token({ key: stranger.privateKey, kid: 'unknown-key' })}`],
@@ -107,13 +128,46 @@ describe('with credentials, only Bot Framework tokens get in', () => {
   ])('%s is refused and stores nothing', async (_name, authorization) => {
     const status = await post(authorization());
     expect([401, 403]).toContain(status);
-    expect(await bot.services.conversations.get(`a:security-${n}`)).toBeNull();
+    expect(await bot.services.conversations.get(`19:security-${n}@thread.tacv2`)).toBeNull();
   });
 
   test('a good token on an activity from a channel its key is not endorsed for is refused', async () => {
     // The published key is endorsed for msteams only (the `endorsements` of the JWKS entry).
     const status = await post(`Bearer ${token()}`, 'webchat');
     expect([401, 403]).toContain(status);
-    expect(await bot.services.conversations.get(`a:security-${n}`)).toBeNull();
+    expect(await bot.services.conversations.get(`19:security-${n}@thread.tacv2`)).toBeNull();
+  });
+});
+
+describe('a token needs an expiry', () => {
+  test('a correctly signed token with no expiry is refused with 401 and a reason, and stores nothing', async () => {
+    const token = tokenWithoutExpiry();
+    expect(jwt.decode(token)).not.toHaveProperty('exp');
+    const res = await send(`Bearer ${token}`);
+    expect(res).toEqual({ status: 401, reason: expect.stringMatching(/expiry \("exp"\)/) });
+    expect(await bot.services.conversations.get(`19:security-${n}@thread.tacv2`)).toBeNull();
+  });
+});
+
+describe('a bot registered in one tenant serves that tenant only', () => {
+  test('an activity from its own tenant is accepted', async () => {
+    expect((await send(`Bearer ${token()}`, { to: tenantBot, tenant: TENANT, conversationTenant: TENANT })).status).toBe(200);
+    expect(await tenantBot.services.conversations.get(`19:security-${n}@thread.tacv2`)).not.toBeNull();
+  });
+
+  test.each([
+    ['from another tenant', { tenant: OTHER_TENANT }, /another tenant/],
+    ['from another tenant, said in the conversation only', { tenant: null, conversationTenant: OTHER_TENANT }, /another tenant/],
+    ['whose channel data and conversation disagree on the tenant', { tenant: TENANT, conversationTenant: OTHER_TENANT }, /another tenant/],
+    ['naming no tenant', { tenant: null }, /must name its tenant/],
+  ])('an activity %s is refused with 403 and a reason, even with a good token, and stores nothing', async (_name, options, reason) => {
+    const res = await send(`Bearer ${token()}`, { to: tenantBot, ...options });
+    expect(res.status).toBe(403);
+    expect(res.reason).toMatch(reason);
+    expect(await tenantBot.services.conversations.get(`19:security-${n}@thread.tacv2`)).toBeNull();
+  });
+
+  test('a bot with no tenant configured (multi-tenant) takes any tenant', async () => {
+    expect((await send(`Bearer ${token()}`, { tenant: OTHER_TENANT })).status).toBe(200);
   });
 });

@@ -101,6 +101,71 @@ describe('the bot over HTTP in local mode', () => {
   });
 });
 
+describe('activities of the wrong shape are refused at the edge, naming the field', () => {
+  // Each of these used to reach the turn and fail inside it ("Sorry, something went wrong").
+  const from = { id: '29:sam', name: 'Sam Patel', aadObjectId: DEMO_STAFF.worker.id };
+  const base = { id: 'shape', channelId: 'msteams', from, recipient: { id: '28:bot', name: 'Early Help' }, conversation: { id: 'a:personal-sam', conversationType: 'personal' } };
+  const msg = { ...base, type: 'message', text: 'help' };
+  const invoke = { ...base, type: 'invoke', name: 'adaptiveCard/action', value: { action: { type: 'Action.Execute', verb: 'myCases', data: { verb: 'myCases' } }, trigger: 'manual' } };
+  const update = { ...base, type: 'conversationUpdate', membersAdded: [{ id: '28:bot' }] };
+  const mention = { type: 'mention', text: '<at>Early Help</at>', mentioned: { id: '28:bot', name: 'Early Help' } };
+
+  test.each<[string, Record<string, unknown>, RegExp]>([
+    ['text that is a number', { ...msg, text: 42 }, /"text" must be a string/],
+    ['text that is an object', { ...msg, text: { value: 'help' } }, /"text" must be a string/],
+    ['text that is a list', { ...msg, text: ['help'] }, /"text" must be a string/],
+    ['a sender whose aadObjectId is a number', { ...msg, from: { ...from, aadObjectId: 7 } }, /"from.aadObjectId" must be a string/],
+    ['a sender whose aadObjectId is an object', { ...msg, from: { ...from, aadObjectId: { id: DEMO_STAFF.worker.id } } }, /"from.aadObjectId" must be a string/],
+    ['a sender whose name is a number', { ...msg, from: { ...from, name: 3 } }, /"from.name" must be a string/],
+    ['a recipient whose name is an object', { ...msg, recipient: { id: '28:bot', name: { text: 'Early Help' } } }, /"recipient.name" must be a string/],
+    ['entities that are a string', { ...msg, entities: 'mention' }, /"entities" must be a list/],
+    ['entities that are an object', { ...msg, entities: { 0: mention } }, /"entities" must be a list/],
+    ['entities that are null', { ...msg, entities: null }, /"entities" must be a list/],
+    ['an entity that is null', { ...msg, entities: [null] }, /"entities\[0\]" must be an object/],
+    ['an entity that is a string', { ...msg, entities: ['mention'] }, /"entities\[0\]" must be an object/],
+    ['an entity with no type', { ...msg, entities: [{ text: '<at>Early Help</at>' }] }, /"entities\[0\].type" must be a string/],
+    ['an entity whose type is a number', { ...msg, entities: [mention, { type: 7 }] }, /"entities\[1\].type" must be a string/],
+    ['a mention that names no one', { ...msg, entities: [{ type: 'mention', text: '<at>Early Help</at>' }] }, /"entities\[0\].mentioned" must name who is mentioned/],
+    ['a mention whose mentioned id is a number', { ...msg, entities: [{ ...mention, mentioned: { id: 28 } }] }, /"entities\[0\].mentioned.id" must be a string/],
+    ['membersAdded that is a string', { ...update, membersAdded: '28:bot' }, /"membersAdded" must be a list/],
+    ['membersAdded holding null', { ...update, membersAdded: [null] }, /"membersAdded\[0\]" must be an object/],
+    ['a member added with no id', { ...update, membersAdded: [{ name: 'Early Help' }] }, /"membersAdded\[0\].id" must be a string/],
+    ['a member added whose id is a number', { ...update, membersAdded: [{ id: 28 }] }, /"membersAdded\[0\].id" must be a string/],
+    ['membersRemoved that is an object', { ...update, membersAdded: undefined, membersRemoved: { id: '29:sam' } }, /"membersRemoved" must be a list/],
+    ['membersRemoved holding ids, not members', { ...update, membersAdded: undefined, membersRemoved: ['29:sam'] }, /"membersRemoved\[0\]" must be an object/],
+    ['an invoke whose value is a string', { ...invoke, value: 'myCases' }, /"value" must be an object on an invoke/],
+    ['an invoke whose value is a list', { ...invoke, value: [invoke.value] }, /"value" must be an object on an invoke/],
+    ['an invoke whose value is a number', { ...invoke, value: 1 }, /"value" must be an object on an invoke/],
+    ['an invoke whose name is a number', { ...invoke, name: 5 }, /"name" must be a string/],
+    ['a conversation type that is a number', { ...msg, conversation: { id: 'a:personal-sam', conversationType: 1 } }, /"conversation.conversationType" must be a string/],
+    ['a conversation tenant that is an object', { ...msg, conversation: { ...base.conversation, tenantId: { id: 't' } } }, /"conversation.tenantId" must be a string/],
+    ['a conversation whose isGroup is a string', { ...msg, conversation: { ...base.conversation, isGroup: 'yes' } }, /"conversation.isGroup" must be true or false/],
+    ['attachments that are an object', { ...msg, attachments: { contentType: 'text/html', content: '<p>hi</p>' } }, /"attachments" must be a list/],
+    ['an attachment that is a string', { ...msg, attachments: ['<p>hi</p>'] }, /"attachments\[0\]" must be an object/],
+    ['an attachment with no content type', { ...msg, attachments: [{ content: '<p>hi</p>' }] }, /"attachments\[0\].contentType" must be a string/],
+    ['channel data that is a string', { ...msg, channelData: 'tenant' }, /"channelData" must be an object/],
+    ['a tenant id that is a number', { ...msg, channelData: { tenant: { id: 42 } } }, /"channelData.tenant.id" must be a string/],
+    ['an activity id that is a number', { ...msg, id: 12 }, /"id" must be a string/],
+    ['a replyToId that is an object', { ...msg, replyToId: { id: 'm1' } }, /"replyToId" must be a string/],
+    ['an installation action that is a number', { ...base, type: 'installationUpdate', action: 1 }, /"action" must be a string/],
+  ])('%s gets a 400 naming the field, runs no turn, and the server stays up', async (_name, shape, reason) => {
+    const before = connector.received.length;
+    const res = await post(bot.server.url, JSON.stringify({ ...shape, serviceUrl: connector.url }));
+    expect({ status: res.status, reason: reasonOf(res.text) }).toEqual({ status: 400, reason: expect.stringMatching(reason) });
+    expect(connector.received.length).toBe(before);
+    expect(failures).not.toHaveBeenCalled();
+    expect((await fetch(`${bot.server.url}/healthz`)).status).toBe(200);
+  });
+
+  test('the same activities, well formed, are taken', async () => {
+    for (const activity of [msg, invoke, update, { ...msg, entities: [mention], text: '<at>Early Help</at> help' }]) {
+      const res = await post(bot.server.url, JSON.stringify({ ...activity, id: `shape-ok-${Math.random()}`, serviceUrl: connector.url }));
+      expect(res.status).toBe(200);
+    }
+    expect(failures).not.toHaveBeenCalled();
+  });
+});
+
 describe('real Teams activities, as captured from Teams, over HTTP', () => {
   test('the captured activities are in ../shared/reference/teams-activities', () => {
     const folder = path.join(SHARED_DIR, 'reference', 'teams-activities');
