@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { CliIo, runCli } from '../src/cli/main';
 import { parseLocalDate } from '../src/localDate';
+import { recordAudit } from '../src/storage/audit';
 import { createCaseLog } from '../src/storage/caseLog';
 import { openDatabase } from '../src/storage/database';
 import { serverDatabase, TestDatabase } from './helpers/database';
@@ -95,10 +96,43 @@ describe('earlyhelp with a database', () => {
     expect(shown.stdout).toMatch(/^telephone-contact\s+2026-11-25\s+overdue$/m);
     expect(shown.stdout).not.toMatch(/Secretname|Hiddenchild|Call the family/);
     const cases = await cli(server(), 'cases', '--status', 'open');
-    expect(cases.stdout).toMatch(/EH-CLI-1\s+22222222/);
+    expect(cases.stdout).toMatch(/EH-CLI-1\s+Sam Patel\s+Morgan Reid\s+open/);
     const audit = await cli(server(), 'audit', '--case', 'EH-CLI-1');
     expect(audit.stdout).toMatch(/cli:ada\s+case\.read/);
     expect(await cli(server(), 'case', 'EH-NOPE')).toMatchObject({ code: 2, stderr: 'earlyhelp: <reference>: no case EH-NOPE\n' });
+  });
+
+  test('cases and audit name the staff and the case, not their ids; unknown actors are shown as they are', async () => {
+    const db = await openDatabase({ databaseUrl: t.url });
+    let caseId: string;
+    try {
+      const record = await createCaseLog(db).openCase({
+        reference: 'EH-CLI-2',
+        actor: MORGAN,
+        allocation: { type: 'allocated', by: MORGAN, effectiveOn: parseLocalDate('2026-11-24'), data: { leadProfessional: SAM, manager: MORGAN, caseloadPoints: 2, initialActions: '', cafRequired: true, source: 'referral' } },
+      });
+      caseId = record.caseId;
+      await recordAudit(db, { actor: 'system', action: 'case.read', caseId });
+    } finally {
+      await db.close();
+    }
+
+    const cases = await cli(server(), 'cases');
+    expect(cases.code).toBe(0);
+    expect(cases.stdout).toMatch(/^EH-CLI-2\s+Sam Patel\s+Morgan Reid\s+open\s+2026-11-24/m);
+    expect(cases.stdout).not.toContain(SAM);
+    expect(cases.stdout).not.toContain(MORGAN);
+
+    const audit = await cli(server(), 'audit', '--case', 'eh-cli-2');
+    expect(audit.code).toBe(0);
+    expect(audit.stdout).toMatch(/\ssystem\s+case\.read\s+EH-CLI-2\s/);
+    expect(audit.stdout).toMatch(/\sMorgan Reid\s+case\.open\s+EH-CLI-2\s/);
+    expect(audit.stdout).not.toContain(MORGAN);
+    expect(audit.stdout).not.toContain(caseId);
+
+    const byMorgan = await cli(server(), 'audit', '--actor', 'morgan@council.example');
+    expect(byMorgan.stdout).toMatch(/Morgan Reid\s+case\.open\s+EH-CLI-2/);
+    expect(byMorgan.stdout).not.toMatch(/cli:ada|system/);
   });
 
   test('an unreachable database is a failure (exit 1), not bad input', async () => {

@@ -16,3 +16,34 @@ export const DEMO_STAFF = {
 } satisfies Record<string, StaffMember>;
 
 export type DemoPerson = keyof typeof DEMO_STAFF;
+
+/** What each demo person does, as `npm start` introduces them beside their playground's address. */
+export const DEMO_TITLES: Record<DemoPerson, string> = {
+  manager: 'Manager',
+  worker: 'Worker',
+  worker2: 'Worker',
+  businessSupport: 'Business Support',
+  dutyManager: 'Duty manager',
+  administrator: 'Administrator',
+};
+
+/**
+ * The demo people named in `npm start -- --as ...`: a comma-separated list of their keys
+ * (`manager`, `dutyManager`, ...; any case, hyphens allowed: `duty-manager`) or first names
+ * (`dana`). Throws, naming the choices, on anyone else.
+ */
+export function parseDemoPeople(list: string): DemoPerson[] {
+  const keys = Object.keys(DEMO_STAFF) as DemoPerson[];
+  const simple = (s: string) => s.toLowerCase().replace(/[-_\s]/g, '');
+  const people = list
+    .split(',')
+    .map((s) => s.trim())
+    .filter((s) => s !== '')
+    .map((given) => {
+      const person = keys.find((k) => simple(k) === simple(given) || simple(DEMO_STAFF[k].name.split(' ')[0]) === simple(given));
+      if (!person) throw new Error(`--as: ${given} is not one of the demo people: choose from ${keys.join(', ')} (or a comma-separated list)`);
+      return person;
+    });
+  if (people.length === 0) throw new Error(`--as: name a demo person: ${keys.join(', ')} (or a comma-separated list)`);
+  return [...new Set(people)];
+}

@@ -4,7 +4,7 @@ import { calendarFor } from '../calendar';
 import { londonDateOf } from '../localDate';
 import { obligations } from '../obligations';
 import { DEFAULT_POLICY_FILE, loadPolicy } from '../policy';
-import { parseStaffCsv, StaffError, validateStaffMember } from '../staff';
+import { parseStaffCsv, StaffError, StaffMember, validateStaffMember } from '../staff';
 import { readAudit } from '../storage/audit';
 import { createCaseLog } from '../storage/caseLog';
 import { Database, databaseOptionsFromEnv, openDatabase } from '../storage/database';
@@ -142,7 +142,8 @@ export function registerDataCommands(program: Command, io: CliIo): void {
       withDatabase(async (db) => {
         if (o.status && !['open', 'closure-requested', 'closed'].includes(o.status)) throw new UsageError(`--status: ${o.status} is not open, closure-requested or closed`);
         const rows = await createCaseLog(db).listCases({ status: o.status }, { actor });
-        io.stdout(table(['reference', 'lead professional', 'manager', 'status', 'allocated', 'version'], rows.map((r) => [r.reference, r.leadProfessional ?? '', r.manager ?? '', r.status, r.allocatedOn ?? '', String(r.version)])));
+        const nameOf = namesOf(await createStaffDirectory(db).all());
+        io.stdout(table(['reference', 'lead professional', 'manager', 'status', 'allocated', 'version'], rows.map((r) => [r.reference, nameOf(r.leadProfessional), nameOf(r.manager), r.status, r.allocatedOn ?? '', String(r.version)])));
       }),
     );
 
@@ -174,7 +175,7 @@ export function registerDataCommands(program: Command, io: CliIo): void {
     .command('audit')
     .description('who read or changed what, newest first')
     .option('--case <reference>', 'one case')
-    .option('--actor <id>', 'one person')
+    .option('--actor <idOrEmail>', 'one person (a staff id or e-mail, or a name such as cli:ada or demo)')
     .option('--limit <n>', 'how many', '50')
     .action((o: { case?: string; actor?: string; limit: string }) =>
       withDatabase(async (db) => {
@@ -186,10 +187,24 @@ export function registerDataCommands(program: Command, io: CliIo): void {
           if (!row) throw new UsageError(`--case: no case ${o.case}`);
           caseId = row.id;
         }
-        const rows = await readAudit(db, { caseId, actor: o.actor, limit });
-        io.stdout(table(['at', 'actor', 'action', 'case', 'detail'], rows.map((r) => [r.at, r.actor, r.action, r.case_id ?? '', JSON.stringify(r.detail)])));
+        const staff = await createStaffDirectory(db).all();
+        const actorId = o.actor && (staff.find((m) => m.email === o.actor!.toLowerCase())?.id ?? o.actor);
+        const rows = await readAudit(db, { caseId, actor: actorId, limit });
+        const caseIds = [...new Set(rows.map((r) => r.case_id).filter((id): id is string => id !== null))];
+        const references = new Map((caseIds.length ? await db.query<{ id: string; reference: string }>('SELECT id, reference FROM cases WHERE id = ANY($1::text[])', [caseIds]) : []).map((c) => [c.id, c.reference]));
+        const nameOf = namesOf(staff);
+        io.stdout(table(['at', 'actor', 'action', 'case', 'detail'], rows.map((r) => [r.at, nameOf(r.actor), r.action, r.case_id ? (references.get(r.case_id) ?? r.case_id) : '', JSON.stringify(r.detail)])));
       }),
     );
+}
+
+/**
+ * A staff id as the administrator knows the person: their name. Ids not in the directory (the
+ * system's own actors, such as `demo` or `cli:ada`, or someone since removed) are shown as they are.
+ */
+function namesOf(staff: StaffMember[]): (id: string | null) => string {
+  const names = new Map(staff.map((m) => [m.id, m.name]));
+  return (id) => (id === null ? '' : (names.get(id) ?? id));
 }
 
 /** Staff validation errors are bad input: exit 2 with the row and field named. */
