@@ -1,4 +1,8 @@
 import { parentPort, workerData } from 'node:worker_threads';
+import { londonDateOf } from '../src/localDate';
+
+/** Every form asks for its date: the case recorded as of today in London. */
+const TODAY = londonDateOf(new Date());
 
 /**
  * The load generator of the bot benchmark, in a thread of its own so that the clients' work does
@@ -44,7 +48,7 @@ function request(spec: LoadSpec, i: number, client: number): Promise<boolean> {
       id: `bench-${Date.now()}-${client}-${i}`,
       from: { id: '29:worker', aadObjectId: spec.aadObjectId },
       conversation: { id: 'a:bench-worker', conversationType: 'personal' },
-      value: { action: { type: 'Action.Execute', verb: 'caseRecorded', data: { verb: 'caseRecorded', caseId } } },
+      value: { action: { type: 'Action.Execute', verb: 'caseRecorded', data: { verb: 'caseRecorded', caseId, recordedDate: TODAY } } },
     }),
   }).then(async (r) => {
     const body = (await r.json()) as { statusCode?: number };

@@ -5,7 +5,7 @@ import { CaseNotFoundError, CaseRecord, IdempotencyConflictError, VersionConflic
 import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
 import { cafDecidedCard, CafOutcome, noticeCard, personalChatCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
-import { dueCard, myCasesCard } from './caseLists';
+import { dueCard, myCasesCard, workerCases } from './caseLists';
 import { allocationFormFor, cafAuthorisationCardFor, cafDecider, caseCardFor } from './caseViews';
 import { runCommand } from './commands';
 import { log } from './log';
@@ -33,7 +33,7 @@ function outOfReach(e: unknown): AdaptiveCard | null {
 const CONFLICT_MESSAGE = 'Someone else changed this case at the same moment: nothing was recorded. Please try again.';
 
 /** Records work from the case card, re-showing the case card with the message if it is refused. */
-function work(action: WorkAction, dateField: string, describe: (r: CaseRecord) => string, after?: (turn: Turn, r: CaseRecord) => Promise<void>): CardAction {
+function work(action: WorkAction | ((data: Record<string, unknown>) => WorkAction), dateField: string, describe: (r: CaseRecord) => string, after?: (turn: Turn, r: CaseRecord) => Promise<void>): CardAction {
   return async (turn, data) => {
     let caseId: string;
     try {
@@ -42,22 +42,33 @@ function work(action: WorkAction, dateField: string, describe: (r: CaseRecord) =
       return outOfReach(e) ?? OUT_OF_DATE();
     }
     try {
-      const input = cardInput('work', { ...data, date: data[dateField] === '' ? undefined : data[dateField] });
-      const record = await recordWork(turn.services, turn.actor, caseId, action, input, turn.idempotencyKey);
+      const input = cardInput('work', { ...data, ...fieldsOf(data, dateField) });
+      const record = await recordWork(turn.services, turn.actor, caseId, typeof action === 'function' ? action(data) : action, input, turn.idempotencyKey);
       // A repeated request wrote nothing new, so it sends nothing new.
       if (after && !record.replayed) await after(turn, record);
-      return caseCardFor(turn.services, record, { notice: describe(record) });
+      return caseCardFor(turn.services, record, { notice: describe(record), viewer: turn.actor });
     } catch (e) {
       const away = outOfReach(e);
       if (away) return away;
       if (e instanceof CardInputError || e instanceof CaseWorkError || e instanceof VersionConflictError) {
         const message = e instanceof VersionConflictError ? CONFLICT_MESSAGE : e.message;
         const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
-        return caseCardFor(turn.services, record, { message });
+        return caseCardFor(turn.services, record, { message, viewer: turn.actor });
       }
       throw e;
     }
   };
+}
+
+/**
+ * The fields of one form of the case card, under the names the core reads: each form has its own
+ * date input (an id must be unique in a card), and the forms-received toggles are named apart from
+ * the visit's.
+ */
+function fieldsOf(data: Record<string, unknown>, dateField: string): Record<string, unknown> {
+  const fields: Record<string, unknown> = { date: data[dateField] === '' ? undefined : data[dateField] };
+  if (dateField === 'formsDate') Object.assign(fields, { consentForm: data.formsConsent, medicalForm: data.formsMedical });
+  return fields;
 }
 
 /** After a CAF is submitted: the card goes to the line (or duty) manager's personal chat. */
@@ -111,10 +122,9 @@ function decide(decision: CafDecision, outcome: CafOutcome): CardAction {
         if (copy.activityId !== turn.context.activity.replyToId) await turn.notifier.update(copy.conversationId, copy.activityId, everywhere);
       }
       if (worker) {
-        await turn.notifier.toPerson(
-          worker.id,
-          noticeCard({ title: `CAF ${outcome}: case ${record.reference}`, text: `By ${turn.actor.name}.${comments ? ` Comments: ${comments}` : ''}`, summary: `CAF ${outcome}: case ${record.reference}`, caseId: record.caseId, reference: record.reference }),
-        );
+        // The worker sees the decision on their case card: a return or a re-assessment with the manager's words.
+        const notice = outcome === 'approved' ? `CAF approved by ${turn.actor.name}.${comments ? ` Comments: ${comments}` : ''}` : `The CAF has come back to you: see ${turn.actor.name}'s words below.`;
+        await turn.notifier.toPerson(worker.id, await caseCardFor(turn.services, record, { notice }));
       }
       return decided;
     } catch (e) {
@@ -181,7 +191,7 @@ const allocate: CardAction = async (turn, data) => {
 const openCase: CardAction = async (turn, data) => {
   try {
     const { record } = await caseFor(turn.services, turn.actor, cardInput('caseOnly', data).caseId, 'read');
-    return caseCardFor(turn.services, record);
+    return caseCardFor(turn.services, record, { viewer: turn.actor });
   } catch (e) {
     const away = outOfReach(e);
     if (away) return away;
@@ -255,18 +265,23 @@ async function caseCommand(turn: Turn, data: Record<string, unknown>): Promise<s
 const casePage = (action: CardAction) => personalOnly(action, caseCommand);
 const listPage = (action: CardAction, command: string) => personalOnly(action, async () => command);
 
+/** A contact made meets the clock; one attempted and not reached is evidence of effort only. */
+const contactOutcome = (data: Record<string, unknown>): WorkAction => (data.outcome === 'attempted' ? 'contact-attempted' : 'telephone-contact');
+
 /** The verbs, as the feature list reads. A Map of its own entries: a verb like "constructor" is simply unknown. */
 export const ACTIONS: ReadonlyMap<string, CardAction> = new Map<string, CardAction>([
   ['allocateCase', listPage(allocate, 'allocate')],
   ['openCase', casePage(openCase)],
   ['myCases', listPage((turn) => myCasesCard(turn.services, turn.actor), 'my cases')],
   ['due', listPage((turn) => dueCard(turn.services, turn.actor), 'due')],
-  ['logTelephoneContact', casePage(work('telephone-contact', 'contactDate', (r) => `Telephone contact recorded on case ${r.reference}.`))],
+  ['workerCases', listPage(workerCases, 'team')],
+  ['logTelephoneContact', casePage(work(contactOutcome, 'contactDate', (r) => (r.events.at(-1)?.type === 'contact-attempted' ? `Contact attempt recorded on case ${r.reference}: it does not count as contact made.` : `Contact recorded on case ${r.reference}.`)))],
   ['logVisit', casePage(work('visit', 'visitDate', (r) => `Visit recorded on case ${r.reference}.`))],
-  ['caseRecorded', casePage(work('case-recorded', 'workDate', (r) => `Case recording noted on case ${r.reference}.`))],
-  ['submitCaf', casePage(work('caf-submitted', 'workDate', (r) => `CAF for case ${r.reference} sent for authorisation.`, sendCafForAuthorisation))],
-  ['tafHeld', casePage(work('taf-held', 'workDate', (r) => `TAF meeting recorded on case ${r.reference}.`))],
-  ['minutesShared', casePage(work('minutes-shared', 'workDate', (r) => `Minutes recorded as shared on case ${r.reference}.`))],
+  ['formsReceived', casePage(work('forms-received', 'formsDate', (r) => `Forms received recorded on case ${r.reference}.`))],
+  ['caseRecorded', casePage(work('case-recorded', 'recordedDate', (r) => `Case recording noted on case ${r.reference}.`))],
+  ['submitCaf', casePage(work('caf-submitted', 'cafDate', (r) => `CAF for case ${r.reference} sent for authorisation.`, sendCafForAuthorisation))],
+  ['tafHeld', casePage(work('taf-held', 'tafHeldDate', (r) => `TAF meeting recorded on case ${r.reference}.`))],
+  ['minutesShared', casePage(work('minutes-shared', 'minutesDate', (r) => `Minutes recorded as shared on case ${r.reference}.`))],
   ['approveCaf', decide('approve', 'approved')],
   ['returnCaf', decide('return', 'returned')],
   ['directReassessment', decide('reassess', 're-assessment directed')],

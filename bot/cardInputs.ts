@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { CONTACT_METHODS } from '../src/caseEvents';
 import { isLocalDate, LocalDate } from '../src/localDate';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../src/text';
 
@@ -37,6 +38,8 @@ const LABELS: Record<string, string> = {
   medicalForm: 'Medical information form returned',
   homeChecked: 'Home and sleeping arrangements checked',
   command: 'Command',
+  outcome: 'Outcome',
+  method: 'How it was tried',
 };
 
 /** Free text: a string, at most `max` characters, storable, trimmed. Absent is empty. */
@@ -128,6 +131,8 @@ export const CARD_INPUTS = {
     consentForm: toggle.optional(),
     medicalForm: toggle.optional(),
     homeChecked: toggle.optional(),
+    outcome: z.enum(['made', 'attempted'], { error: 'choose made or attempted' }).optional(),
+    method: z.enum(CONTACT_METHODS, { error: 'choose phone, text, letter or doorstep' }).optional(),
   }),
   decision: z.object({ caseId: id, submissionId: id, comments: text(4000) }),
   cafCard: z.object({ caseId: id, submissionId: id }),

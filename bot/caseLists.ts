@@ -1,54 +1,101 @@
+import { WorkingDayCalendar } from '../src/calendar';
 import { caseState } from '../src/caseState';
 import { addDays, dayOfWeek, LocalDate } from '../src/localDate';
-import { Obligation, openObligations, ragOf } from '../src/obligations';
+import { deadlineOf, Obligation, openObligations, ragOf } from '../src/obligations';
 import { StaffMember } from '../src/staff';
 import { CaseRecord } from '../src/storage/caseLog';
-import { OBLIGATION_LABELS } from './cards/labels';
-import { caseListCard, CaseListRow } from './cards/cards';
+import { DueStatus, formatDay, OBLIGATION_LABELS } from './cards/labels';
+import { caseListCard, CaseListRow, noticeCard, teamCard, TeamRow } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
 import { mayDecideCaf, obligationsOf } from './caseViews';
 import { BotServices } from './services';
+import { Turn } from './turn';
 
-/** The lists a person acts from: their caseload (`my cases`) and what is due (`due`). */
+/**
+ * The lists a person acts from: their caseload (`my cases`), what is due (`due`), the CAFs awaiting
+ * a manager's authorisation (`approvals`), a manager's team (`team`) and one worker's caseload from it.
+ * Each list reads its cases with one audited statement (`caseLog.readCaseloads`): one user action,
+ * one read per case in the audit log, and nothing more.
+ */
 
-/** The cases a person holds (a worker) or oversees (a manager: the team's); Business Support sees the team's. */
+/** Whose caseloads a person's lists show: a worker their own; a manager and Business Support their team's. */
+async function caseloadHolders(services: BotServices, viewer: StaffMember): Promise<string[]> {
+  if (viewer.role === 'worker') return [viewer.id];
+  if (viewer.role === 'manager' || viewer.role === 'business-support') return (await services.directory.team(viewer.team)).map((m) => m.id);
+  return [];
+}
+
+/** The open cases a person holds (a worker) or oversees (a manager, Business Support: the team's). */
 export async function casesInView(services: BotServices, viewer: StaffMember): Promise<CaseRecord[]> {
-  let summaries;
-  if (viewer.role === 'worker') summaries = await services.caseLog.listCases({ leadProfessional: viewer.id }, { actor: viewer.id });
-  else if (viewer.role === 'manager' || viewer.role === 'business-support') {
-    const team = await services.directory.team(viewer.team);
-    summaries = await services.caseLog.listCases({ leadProfessionals: team.map((m) => m.id) }, { actor: viewer.id });
-  } else return [];
-  const open = summaries.filter((s) => s.status !== 'closed');
-  return services.caseLog.readMany(open.map((s) => s.caseId), { actor: viewer.id });
+  return services.caseLog.readCaseloads(await caseloadHolders(services, viewer), { actor: viewer.id });
 }
 
-function nextLine(o: Obligation | undefined): string {
-  return o ? `${OBLIGATION_LABELS[o.kind]} by ${o.latest ?? o.due}` : 'Nothing outstanding';
+/** Where an obligation stands, in the words of a list: overdue, due today, due soon (within 2 WD) or on track. */
+export function dueStatusOf(o: Obligation, today: LocalDate, calendar: WorkingDayCalendar): DueStatus {
+  if (o.status === 'overdue') return 'overdue';
+  if (o.status === 'due-today' || deadlineOf(o) === today) return 'due-today';
+  return ragOf(o, today, calendar) === 'amber' ? 'due-soon' : 'on-track';
 }
 
-/** A manager's part in a case: the CAF awaiting their authorisation, if any (amber: it is theirs to do). */
-async function awaitingYou(services: BotServices, record: CaseRecord, viewer: StaffMember): Promise<CaseListRow | null> {
+/** Decisions awaiting the viewer first, then overdue, then due today, then the soonest. */
+const STATUS_ORDER: Record<DueStatus, number> = { 'awaiting-you': 0, overdue: 1, 'due-today': 2, 'due-soon': 3, 'on-track': 4 };
+
+interface ListItem {
+  row: CaseListRow;
+  /** The deadline the row is about; none for a case with nothing outstanding (it sorts last). */
+  deadline?: LocalDate;
+}
+
+function byUrgency(a: ListItem, b: ListItem): number {
+  return (
+    STATUS_ORDER[a.row.status] - STATUS_ORDER[b.row.status] ||
+    (a.deadline ?? '9999').localeCompare(b.deadline ?? '9999') ||
+    a.row.reference.localeCompare(b.row.reference)
+  );
+}
+
+function familyOf(record: CaseRecord): string {
+  return caseState(record.events).family?.name ?? '';
+}
+
+function obligationItem(record: CaseRecord, o: Obligation, today: LocalDate, calendar: WorkingDayCalendar): ListItem {
+  const deadline = deadlineOf(o);
+  return {
+    deadline,
+    row: { caseId: record.caseId, reference: record.reference, family: familyOf(record), next: `${OBLIGATION_LABELS[o.kind]} by ${formatDay(deadline, today)}`, status: dueStatusOf(o, today, calendar) },
+  };
+}
+
+/** A manager's part in a case: the CAF awaiting their authorisation, if any. */
+async function awaitingYou(services: BotServices, record: CaseRecord, viewer: StaffMember): Promise<ListItem | null> {
   if (viewer.role !== 'manager' || !(await mayDecideCaf(services, record, viewer))) return null;
   const since = caseState(record.events).cafAwaitingDecision!.effectiveOn;
-  return { caseId: record.caseId, reference: record.reference, next: `CAF awaiting your authorisation since ${since}`, rag: 'amber' };
+  return {
+    deadline: since,
+    row: { caseId: record.caseId, reference: record.reference, family: familyOf(record), next: `CAF awaiting your authorisation since ${formatDay(since, services.today())}`, status: 'awaiting-you' },
+  };
+}
+
+/** One row a case: the decision awaiting the viewer, else its most pressing obligation, else "Nothing outstanding". */
+async function caseRows(services: BotServices, viewer: StaffMember, records: readonly CaseRecord[]): Promise<CaseListRow[]> {
+  const today = services.today();
+  const items: ListItem[] = [];
+  for (const record of records) {
+    const decision = await awaitingYou(services, record, viewer);
+    if (decision) {
+      items.push(decision);
+      continue;
+    }
+    const pressing = openObligations(obligationsOf(services, record.events))
+      .map((o) => obligationItem(record, o, today, services.calendar))
+      .sort(byUrgency)[0];
+    items.push(pressing ?? { row: { caseId: record.caseId, reference: record.reference, family: familyOf(record), next: 'Nothing outstanding', status: 'on-track' } });
+  }
+  return items.sort(byUrgency).map((i) => i.row);
 }
 
 export async function myCasesCard(services: BotServices, viewer: StaffMember): Promise<AdaptiveCard> {
-  const today = services.today();
-  const yours: CaseListRow[] = [];
-  const rows: CaseListRow[] = [];
-  for (const record of await casesInView(services, viewer)) {
-    const decision = await awaitingYou(services, record, viewer);
-    if (decision) {
-      yours.push(decision);
-      continue;
-    }
-    const next = openObligations(obligationsOf(services, record.events));
-    const worst = next.find((o) => o.status === 'overdue') ?? next[0];
-    rows.push({ caseId: record.caseId, reference: record.reference, next: nextLine(worst), rag: worst ? ragOf(worst, today, services.calendar) : 'green' });
-  }
-  rows.unshift(...yours);
+  const rows = await caseRows(services, viewer, await casesInView(services, viewer));
   const title = viewer.role === 'worker' ? 'Your cases' : `${viewer.team} team cases`;
   return caseListCard({ title, empty: viewer.role === 'administrator' ? 'Administrators see the directory, not cases.' : 'No open cases.', cases: rows });
 }
@@ -60,16 +107,71 @@ export async function dueCard(services: BotServices, viewer: StaffMember): Promi
   const friday = addDays(today, (5 - dayOfWeek(today) + 7) % 7);
   const lastWorkingDay = services.calendar.workingDayOnOrBefore(friday);
   const horizon: LocalDate = lastWorkingDay < today ? today : lastWorkingDay;
-  const due: Array<{ row: CaseListRow; deadline: LocalDate }> = [];
+  const items: ListItem[] = [];
   for (const record of await casesInView(services, viewer)) {
     const decision = await awaitingYou(services, record, viewer);
-    if (decision) due.push({ deadline: today, row: decision });
+    if (decision) items.push(decision);
     for (const o of openObligations(obligationsOf(services, record.events))) {
-      const deadline = o.latest ?? o.due;
-      if (o.status === 'overdue' || deadline <= horizon) due.push({ deadline, row: { caseId: record.caseId, reference: record.reference, next: nextLine(o), rag: ragOf(o, today, services.calendar) } });
+      if (o.status === 'overdue' || deadlineOf(o) <= horizon) items.push(obligationItem(record, o, today, services.calendar));
     }
   }
-  const rows = due.sort((a, b) => (a.deadline < b.deadline ? -1 : a.deadline > b.deadline ? 1 : 0)).map((d) => d.row);
-  return caseListCard({ title: `Due by ${horizon}`, empty: 'Nothing due this week.', cases: rows });
+  return caseListCard({ title: `Due by ${formatDay(horizon, today)}`, empty: 'Nothing due this week.', cases: items.sort(byUrgency).map((i) => i.row) });
 }
 
+/** A manager's CAFs awaiting their authorisation (`approvals`): the head of their `my cases`, alone. */
+export async function approvalsCard(services: BotServices, viewer: StaffMember): Promise<AdaptiveCard> {
+  if (viewer.role !== 'manager') return noticeCard({ title: 'Approvals are for managers. Type "my cases" to see your cases.', summary: 'Approvals' });
+  const items: ListItem[] = [];
+  for (const record of await casesInView(services, viewer)) {
+    const decision = await awaitingYou(services, record, viewer);
+    if (decision) items.push(decision);
+  }
+  return caseListCard({ title: 'CAFs awaiting your authorisation', empty: 'No CAF is awaiting your authorisation.', cases: items.sort(byUrgency).map((i) => i.row) });
+}
+
+/**
+ * A manager's team (`team`): each worker with their open cases, caseload points against capacity,
+ * overdue items, and the CAFs and closures awaiting a decision. Each worker's row opens their list.
+ */
+export async function teamCardFor(services: BotServices, viewer: StaffMember): Promise<AdaptiveCard> {
+  if (viewer.role !== 'manager') return noticeCard({ title: 'The team view is for managers. Type "my cases" to see your cases.', summary: 'Team' });
+  const workers = (await services.directory.team(viewer.team)).filter((m) => m.role === 'worker');
+  const ids = workers.map((w) => w.id);
+  const records = await services.caseLog.readCaseloads(ids, { actor: viewer.id });
+  const points = await services.caseLog.caseloadPoints(ids);
+  const rows = new Map<string, TeamRow>(
+    workers.map((w) => [w.id, { workerId: w.id, name: w.name, openCases: 0, points: points.get(w.id) ?? 0, capacity: w.capacityPoints, overdue: 0, cafsAwaiting: 0, closuresAwaiting: 0 }]),
+  );
+  for (const record of records) {
+    const state = caseState(record.events);
+    const row = rows.get(state.leadProfessional);
+    if (!row) continue;
+    row.openCases += 1;
+    row.overdue += obligationsOf(services, record.events).filter((o) => o.status === 'overdue').length;
+    if (state.cafAwaitingDecision) row.cafsAwaiting += 1;
+    if (state.status === 'closure-requested') row.closuresAwaiting += 1;
+  }
+  return teamCard({ title: `${viewer.team} team`, empty: 'No workers in your team.', workers: [...rows.values()] });
+}
+
+/**
+ * Whether the viewer may see a worker's caseload from the team card: a manager of the worker's
+ * team, by the staff directory's team membership (decided here, never from what the card carries).
+ */
+export function mayViewCaseloadOf(viewer: StaffMember, worker: StaffMember): boolean {
+  return viewer.active && viewer.role === 'manager' && worker.team === viewer.team;
+}
+
+/** One worker's caseload, opened from a manager's team card. */
+export async function workerCasesCard(services: BotServices, viewer: StaffMember, workerId: unknown): Promise<AdaptiveCard> {
+  const id = typeof workerId === 'string' && workerId.length > 0 && workerId.length <= 100 ? workerId : null;
+  const worker = id ? await services.directory.get(id) : null;
+  if (!worker) return noticeCard({ title: 'This card is out of date. Type "team" to see your team.', summary: 'Out of date card' });
+  // The same answer whether the worker is in another team or not a worker: nothing of their caseload shows.
+  if (!mayViewCaseloadOf(viewer, worker)) return noticeCard({ title: "A worker's cases are for the managers of their team.", summary: 'Team' });
+  const rows = await caseRows(services, viewer, await services.caseLog.readCaseloads([worker.id], { actor: viewer.id }));
+  return caseListCard({ title: `${worker.name}: cases`, empty: `${worker.name} has no open cases.`, cases: rows });
+}
+
+/** The card action `workerCases` (data `{ workerId }`), from a row of the team card. */
+export const workerCases = (turn: Turn, data: Record<string, unknown>): Promise<AdaptiveCard> => workerCasesCard(turn.services, turn.actor, data.workerId);

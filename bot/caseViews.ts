@@ -1,5 +1,8 @@
 import { CaseEvent } from '../src/caseEvents';
-import { caseState, CaseState } from '../src/caseState';
+import { permits } from '../src/access';
+import { CafDecisionType, caseState, CaseState } from '../src/caseState';
+import { ageOn, LocalDate } from '../src/localDate';
+import { formatDay } from './cards/labels';
 import { Obligation, obligations, openObligations, ragOf } from '../src/obligations';
 import { isAbsent, StaffMember } from '../src/staff';
 import { CaseRecord } from '../src/storage/caseLog';
@@ -12,42 +15,80 @@ import { BotServices } from './services';
 const STATUS_TEXT = { open: 'Open', 'closure-requested': 'Closure requested', closed: 'Closed' } as const;
 const NEXT_ON_CARD = 6;
 
-function cafText(state: CaseState, owed: Obligation[]): string {
-  if (!state.cafRequired) return 'Not required';
-  if (state.cafAwaitingDecision) return `Awaiting authorisation since ${state.cafAwaitingDecision.effectiveOn}`;
+function cafText(state: CaseState, owed: Obligation[], today: LocalDate): string {
+  if (!state.cafRequired) return 'Not required (Manager\u2019s Decision)';
+  if (state.cafAwaitingDecision) return `Required: awaiting authorisation since ${formatDay(state.cafAwaitingDecision.effectiveOn, today)}`;
   const last = state.lastCafDecision;
-  if (last?.type === 'caf-authorised') return 'Authorised';
-  if (last?.type === 'caf-returned') return 'Returned for changes';
+  if (last?.type === 'caf-authorised') return 'Required: authorised';
+  if (last?.type === 'caf-returned') return 'Required: returned for changes';
   const caf = owed.filter((o) => o.kind === 'caf-assessment').at(-1);
-  return caf ? `Due ${caf.due}` : 'Not started';
+  return caf ? `Required: due ${formatDay(caf.due, today)}` : 'Required: not started';
 }
 
 export function obligationsOf(services: BotServices, events: readonly CaseEvent[]): Obligation[] {
   return obligations(events, services.policy, services.calendar, services.today());
 }
 
-export async function caseCardFor(services: BotServices, record: CaseRecord, extra: { message?: string; notice?: string } = {}): Promise<AdaptiveCard> {
+const METHOD_WORDS: Record<string, string> = { phone: 'phone', text: 'text', letter: 'letter', doorstep: 'doorstep' };
+const DECISION_WORDS: Record<CafDecisionType, string> = { 'caf-authorised': 'CAF approved', 'caf-returned': 'CAF returned', 'caf-reassessment-directed': 'Re-assessment directed' };
+
+/** What needs the worker's attention beyond the deadlines: a child not seen, forms not back, contact not made. */
+function alertsOf(state: CaseState, today: LocalDate): string[] {
+  const alerts: string[] = [];
+  if (state.lastVisit && !state.lastVisit.childSeen) alerts.push(`The child was not seen at the visit on ${formatDay(state.lastVisit.on, today)}: the next visit should see the child.`);
+  const forms = [state.formsOutstanding.consentForm ? 'consent form' : '', state.formsOutstanding.medicalForm ? 'medical information form' : ''].filter(Boolean);
+  if (forms.length) alerts.push(`Outstanding: ${forms.join(' and ')} (Business Support marks them received).`);
+  const tries = state.attemptsSinceContact;
+  if (tries.length) alerts.push(`${tries.length} contact ${tries.length === 1 ? 'attempt' : 'attempts'} not reached (${tries.map((t) => `${METHOD_WORDS[t.method] ?? t.method} ${formatDay(t.on, today)}`).join(', ')}).`);
+  return alerts;
+}
+
+/** The manager's latest decision on the CAF, with their words, until the CAF goes back to them. */
+async function decisionOf(services: BotServices, state: CaseState, today: LocalDate): Promise<{ title: string; comments: string } | undefined> {
+  const last = state.lastCafDecision;
+  if (!last || state.cafAwaitingDecision || last.type === 'caf-authorised') return undefined;
+  const by = await services.directory.get(last.by);
+  return { title: `${DECISION_WORDS[last.type]} by ${by?.name ?? 'a manager'} on ${formatDay(last.on, today)}`, comments: last.comments ?? '' };
+}
+
+/**
+ * The case card: what the worker needs to act (the children, the reason for referral, the
+ * Manager's Decision, the step-down plan, the latest CAF decision) and what is due next. It goes
+ * to personal chats only; its preview carries the reference only.
+ */
+export async function caseCardFor(services: BotServices, record: CaseRecord, extra: { message?: string; notice?: string; viewer?: StaffMember } = {}): Promise<AdaptiveCard> {
   const state = caseState(record.events);
   const owed = obligationsOf(services, record.events);
   const today = services.today();
   const lead = await services.directory.get(state.leadProfessional);
   const tafs = record.events.filter((e) => e.type === 'taf-held');
-  const family = state.family ? `${state.family.name}${state.family.children.length ? ` (${state.family.children.length} ${state.family.children.length === 1 ? 'child' : 'children'})` : ''}` : 'not recorded';
+  const facts = { leadProfessional: state.leadProfessional, manager: state.manager, team: lead?.team ?? '' };
+  const viewer = extra.viewer;
   return caseCard({
     caseId: record.caseId,
     reference: record.reference,
     version: record.version,
-    family,
+    family: state.family?.name ?? 'not recorded',
+    children: (state.family?.children ?? []).map((c) => (c.dateOfBirth ? `${c.name}, ${ageOn(c.dateOfBirth, today)}` : c.name)),
+    referralReason: state.referralReason ?? '',
+    initialActions: state.initialActions || 'None recorded.',
+    existingPlan: state.existingPlan ?? '',
     leadProfessional: lead?.name ?? 'unknown',
-    allocatedOn: state.allocatedOn,
+    allocatedOn: formatDay(state.allocatedOn, today),
     statusText: STATUS_TEXT[state.status],
-    cafText: cafText(state, owed),
+    cafText: cafText(state, owed, today),
+    decision: await decisionOf(services, state, today),
+    alerts: alertsOf(state, today),
     obligations: openObligations(owed)
       .slice(0, NEXT_ON_CARD)
-      .map((o) => ({ kind: o.kind, due: o.latest ?? o.due, rag: ragOf(o, today, services.calendar) })),
+      .map((o) => ({ kind: o.kind, due: formatDay(o.latest ?? o.due, today), rag: ragOf(o, today, services.calendar), dueToday: (o.latest ?? o.due) === today })),
     today,
     lastTafDate: tafs.at(-1)?.effectiveOn,
-    ...extra,
+    // Without a viewer (a card sent to the lead professional) the card is the worker's own.
+    canLogWork: state.status !== 'closed' && (viewer ? permits(viewer, 'log-work', facts) : true),
+    canRecordForms: state.status !== 'closed' && (state.formsOutstanding.consentForm || state.formsOutstanding.medicalForm) && (viewer ? permits(viewer, 'record-forms', facts) : true),
+    message: extra.message,
+    notice: extra.notice,
   });
 }
 

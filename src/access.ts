@@ -6,7 +6,7 @@ import { StaffMember } from './staff';
  * team's cases to check forms and keep the tracking sheet), an administrator the directory only.
  * Decided on the server from the case and the user, never from anything a card carries.
  */
-export type CaseAction = 'read' | 'log-work' | 'decide-caf' | 'approve-closure' | 'allocate' | 'reallocate';
+export type CaseAction = 'read' | 'log-work' | 'record-forms' | 'decide-caf' | 'approve-closure' | 'allocate' | 'reallocate';
 
 /** What access is judged on: the case's lead professional, its manager, and the team it sits in. */
 export interface CaseAccessFacts {
@@ -21,14 +21,15 @@ export function permits(actor: StaffMember, action: CaseAction, c: CaseAccessFac
   const teamCase = c.team === actor.team || c.manager === actor.id;
   switch (actor.role) {
     case 'worker':
-      return ownCase && (action === 'read' || action === 'log-work');
+      return ownCase && (action === 'read' || action === 'log-work' || action === 'record-forms');
     case 'manager':
       if (action === 'allocate') return actor.team === c.team;
       // A manager never authorises a CAF on a case they hold as lead professional themselves.
       if (action === 'decide-caf' || action === 'approve-closure') return teamCase && !ownCase;
       return teamCase || ownCase;
     case 'business-support':
-      return teamCase && action === 'read';
+      // Business Support checks the forms in and keeps the tracking sheet (seed 000).
+      return teamCase && (action === 'read' || action === 'record-forms');
     case 'administrator':
       return false;
   }
@@ -44,6 +45,7 @@ export class AccessDeniedError extends Error {
 const ACTION_WORDS: Record<CaseAction, string> = {
   read: 'open',
   'log-work': 'record work on',
+  'record-forms': 'record forms received on',
   'decide-caf': 'authorise the CAF of',
   'approve-closure': 'approve the closure of',
   allocate: 'allocate',

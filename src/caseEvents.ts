@@ -16,6 +16,10 @@ const text = (max: number) => z.string().trim().max(max).refine(isStorableText, 
 export const REFERRAL_SOURCES = ['referral', 'cin-step-down', 'sgcp-step-down', 'self-referral', 'other'] as const;
 export type ReferralSource = (typeof REFERRAL_SOURCES)[number];
 
+/** How a contact was tried when the family was not reached. */
+export const CONTACT_METHODS = ['phone', 'text', 'letter', 'doorstep'] as const;
+export type ContactMethod = (typeof CONTACT_METHODS)[number];
+
 export const CLOSURE_REASONS = [
   'plan-achieved',
   'no-longer-relevant',
@@ -56,6 +60,11 @@ export const eventDataSchemas = {
     reason: text(2000).optional(),
   }),
   'telephone-contact-made': z.object({ note: text(4000).optional() }),
+  /**
+   * A contact tried and not reached: the evidence of effort the escalation process asks for (seed
+   * 000/002). It does not meet the telephone or personal contact.
+   */
+  'contact-attempted': z.object({ method: z.enum(CONTACT_METHODS), note: text(4000).optional() }),
   'personal-contact-made': z.object({ note: text(4000).optional(), jointWith: text(200).optional() }),
   visit: z.object({
     childSeen: z.boolean(),
@@ -66,6 +75,8 @@ export const eventDataSchemas = {
     note: text(4000).optional(),
   }),
   'information-received': z.object({ from: text(200).optional() }),
+  /** Business Support has the consent or medical information form a visit left outstanding. */
+  'forms-received': z.object({ consentForm: z.boolean(), medicalForm: z.boolean() }).refine((d) => d.consentForm || d.medicalForm, { message: 'name the form received', path: ['consentForm'] }),
   /** The case record in the system of record brought up to date to `effectiveOn`. */
   'case-recorded': z.object({ childSeen: z.boolean().optional() }),
   'caf-submitted': z.object({ to: staffId.optional() }),

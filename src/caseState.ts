@@ -13,6 +13,8 @@ export interface CafDecision {
   type: CafDecisionType;
   by: string;
   recordedAt: string;
+  /** The day of the decision. */
+  on: LocalDate;
   /** The submission decided on. */
   submissionId: string;
   /** What the manager said: comments on a return or an approval, the reason for a re-assessment. */
@@ -38,6 +40,14 @@ export interface CaseState {
   cafAwaitingDecision?: CaseEvent;
   /** The last decision on a CAF submission. */
   lastCafDecision?: CafDecision;
+  /** The last visit: whether the child was seen (a visit that did not see the child prompts another). */
+  lastVisit?: { on: LocalDate; childSeen: boolean };
+  /** Forms a visit asked for and nobody has recorded as returned yet (a visit, or Business Support). */
+  formsOutstanding: { consentForm: boolean; medicalForm: boolean };
+  /** Whether the family's consent form is in: no CAF without the family's agreement (seeds 001 / 004). */
+  consentReceived: boolean;
+  /** Contacts tried and not reached since the last contact made. */
+  attemptsSinceContact: Array<{ on: LocalDate; method: string }>;
 }
 
 export class CaseNotAllocatedError extends Error {
@@ -69,7 +79,11 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
     initialActions: a.initialActions,
     existingPlan: a.existingPlan,
     status: 'open',
+    formsOutstanding: { consentForm: false, medicalForm: false },
+    consentReceived: false,
+    attemptsSinceContact: [],
   };
+  let medicalReceived = false;
   for (const e of log) {
     switch (e.type) {
       case 'reallocated':
@@ -80,15 +94,34 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
       case 'caf-submitted':
         state.cafAwaitingDecision = e;
         break;
+      case 'visit':
+        state.lastVisit = { on: e.effectiveOn, childSeen: e.data.childSeen };
+        state.consentReceived ||= e.data.consentForm;
+        medicalReceived ||= e.data.medicalForm;
+        state.attemptsSinceContact = [];
+        state.formsOutstanding = { consentForm: !state.consentReceived, medicalForm: !medicalReceived };
+        break;
+      case 'forms-received':
+        state.consentReceived ||= e.data.consentForm;
+        medicalReceived ||= e.data.medicalForm;
+        state.formsOutstanding = { consentForm: state.formsOutstanding.consentForm && !state.consentReceived, medicalForm: state.formsOutstanding.medicalForm && !medicalReceived };
+        break;
+      case 'contact-attempted':
+        state.attemptsSinceContact.push({ on: e.effectiveOn, method: e.data.method });
+        break;
+      case 'telephone-contact-made':
+      case 'personal-contact-made':
+        state.attemptsSinceContact = [];
+        break;
       case 'caf-authorised':
       case 'caf-returned':
       case 'caf-reassessment-directed':
         if (state.cafAwaitingDecision) {
-          state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, submissionId: state.cafAwaitingDecision.id, comments: decisionComments(e) };
+          state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, on: e.effectiveOn, submissionId: state.cafAwaitingDecision.id, comments: decisionComments(e) };
           state.cafAwaitingDecision = undefined;
         } else if (e.type === 'caf-reassessment-directed') {
           // A re-assessment may be directed at any time on new evidence, with nothing awaiting.
-          state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, submissionId: '', comments: decisionComments(e) };
+          state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, on: e.effectiveOn, submissionId: '', comments: decisionComments(e) };
         }
         break;
       case 'closure-requested':

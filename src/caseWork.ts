@@ -1,5 +1,5 @@
 import { AccessDeniedError, CaseAction, permits } from './access';
-import { CLOSURE_REASONS, InvalidEventError, NewCaseEvent, REFERRAL_SOURCES } from './caseEvents';
+import { CLOSURE_REASONS, CONTACT_METHODS, ContactMethod, InvalidEventError, NewCaseEvent, REFERRAL_SOURCES } from './caseEvents';
 import { CafDecisionType, caseState, CaseState } from './caseState';
 import { ageOn, isLocalDate, LocalDate } from './localDate';
 import { allocationEmail } from './allocationEmail';
@@ -155,12 +155,14 @@ export async function caseFor(ctx: CaseWorkContext, actor: StaffMember, caseId: 
   return { record, state };
 }
 
-export type WorkAction = 'telephone-contact' | 'visit' | 'case-recorded' | 'caf-submitted' | 'taf-held' | 'minutes-shared' | 'closure-requested';
+export type WorkAction = 'telephone-contact' | 'contact-attempted' | 'visit' | 'forms-received' | 'case-recorded' | 'caf-submitted' | 'taf-held' | 'minutes-shared' | 'closure-requested';
 
 /** The event each piece of work records. */
 const WORK_EVENTS: Record<WorkAction, NewCaseEvent['type']> = {
   'telephone-contact': 'telephone-contact-made',
+  'contact-attempted': 'contact-attempted',
   visit: 'visit',
+  'forms-received': 'forms-received',
   'case-recorded': 'case-recorded',
   'caf-submitted': 'caf-submitted',
   'taf-held': 'taf-held',
@@ -184,16 +186,33 @@ async function recordWorkOnce(
 ): Promise<CaseRecord> {
   const replayed = await ctx.caseLog.replayOf(idempotencyKey, { caseId, type: WORK_EVENTS[action], by: actor.id });
   if (replayed) return replayed;
-  const { record, state } = await caseFor(ctx, actor, caseId, 'log-work');
+  const { record, state } = await caseFor(ctx, actor, caseId, action === 'forms-received' ? 'record-forms' : 'log-work');
   if (state.status === 'closed') throw new CaseWorkError('case', `Case ${record.reference} is closed.`);
   const today = ctx.today();
-  const on = (label: string) => workDate(input.date ?? today, 'date', label, state, today);
+  // Every form asks for its date: work recorded a day late must not silently count as done today.
+  const on = (label: string) => {
+    if (input.date === undefined || input.date === '') throw new CaseWorkError('date', `${label}: give the date.`);
+    return workDate(input.date, 'date', label, state, today);
+  };
   const bool = (field: string) => input[field] === true || input[field] === 'true';
   let event: NewCaseEvent;
   switch (action) {
     case 'telephone-contact':
       event = { type: 'telephone-contact-made', by: actor.id, effectiveOn: on('The contact date'), data: {} };
       break;
+    case 'contact-attempted': {
+      const method = String(input.method ?? '');
+      if (!(CONTACT_METHODS as readonly string[]).includes(method)) throw new CaseWorkError('method', 'Say how the contact was tried: phone, text, letter or doorstep.');
+      event = { type: 'contact-attempted', by: actor.id, effectiveOn: on('The date of the attempt'), data: { method: method as ContactMethod } };
+      break;
+    }
+    case 'forms-received': {
+      const consentForm = bool('consentForm');
+      const medicalForm = bool('medicalForm');
+      if (!consentForm && !medicalForm) throw new CaseWorkError('consentForm', 'Tick the form or forms received.');
+      event = { type: 'forms-received', by: actor.id, effectiveOn: on('The date the forms were received'), data: { consentForm, medicalForm } };
+      break;
+    }
     case 'visit':
       event = {
         type: 'visit',
@@ -207,9 +226,8 @@ async function recordWorkOnce(
       break;
     case 'caf-submitted': {
       if (state.cafAwaitingDecision) throw new CaseWorkError('caf', `The CAF for ${record.reference} is already awaiting authorisation.`);
-      const consent = record.events.some((e) => e.type === 'visit' && e.data.consentForm);
       // Seeds 001 / 004: no CAF without the family's agreement.
-      if (!consent) throw new CaseWorkError('caf', 'Record the consent form from a visit before submitting the CAF.');
+      if (!state.consentReceived) throw new CaseWorkError('caf', 'Record the consent form (at a visit, or received by Business Support) before submitting the CAF.');
       event = { type: 'caf-submitted', by: actor.id, effectiveOn: on('The CAF date'), data: { to: state.manager } };
       break;
     }

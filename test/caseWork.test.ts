@@ -1,6 +1,10 @@
 import { AccessDeniedError } from '../src/access';
 import { AllocationInput, allocateCase, AlreadyDecidedError, CaseWorkContext, CaseWorkError, decideCaf, recordWork } from '../src/caseWork';
+import { calendarFor } from '../src/calendar';
+import { caseState } from '../src/caseState';
 import { LocalDate } from '../src/localDate';
+import { obligations } from '../src/obligations';
+import { loadPolicy } from '../src/policy';
 import { createCaseLog } from '../src/storage/caseLog';
 import { pendingMessages } from '../src/storage/outbox';
 import { createStaffDirectory } from '../src/storage/staffDirectory';
@@ -11,6 +15,8 @@ let t: TestDatabase;
 let ctx: CaseWorkContext;
 let today = '2026-11-23' as LocalDate;
 let n = 0;
+const policy = loadPolicy();
+const calendar = calendarFor(policy);
 
 beforeAll(async () => {
   t = await embeddedDatabase();
@@ -99,16 +105,16 @@ describe('recording work', () => {
 
   test('another worker cannot touch the case', async () => {
     const c = await allocateCase(ctx, MORGAN, input());
-    await expect(recordWork(ctx, ALEX, c.caseId, 'telephone-contact', {})).rejects.toBeInstanceOf(AccessDeniedError);
+    await expect(recordWork(ctx, ALEX, c.caseId, 'telephone-contact', { date: today })).rejects.toBeInstanceOf(AccessDeniedError);
   });
 
   test('the CAF cannot be submitted before consent is recorded at a visit', async () => {
     const c = await allocateCase(ctx, MORGAN, input());
-    await expect(recordWork(ctx, SAM, c.caseId, 'caf-submitted', {})).rejects.toThrow(/consent form/);
-    await recordWork(ctx, SAM, c.caseId, 'visit', { childSeen: true, consentForm: 'true', medicalForm: false, homeChecked: true });
-    const submitted = await recordWork(ctx, SAM, c.caseId, 'caf-submitted', {});
+    await expect(recordWork(ctx, SAM, c.caseId, 'caf-submitted', { date: today })).rejects.toThrow(/consent form/);
+    await recordWork(ctx, SAM, c.caseId, 'visit', { date: today, childSeen: true, consentForm: 'true', medicalForm: false, homeChecked: true });
+    const submitted = await recordWork(ctx, SAM, c.caseId, 'caf-submitted', { date: today });
     expect(submitted.events.at(-1)).toMatchObject({ type: 'caf-submitted', data: { to: MORGAN.id } });
-    await expect(recordWork(ctx, SAM, c.caseId, 'caf-submitted', {})).rejects.toThrow(/already awaiting authorisation/);
+    await expect(recordWork(ctx, SAM, c.caseId, 'caf-submitted', { date: today })).rejects.toThrow(/already awaiting authorisation/);
   });
 
   test('minutes must be for a TAF held on the case', async () => {
@@ -116,14 +122,42 @@ describe('recording work', () => {
     today = '2026-12-10' as LocalDate;
     await expect(recordWork(ctx, SAM, c.caseId, 'minutes-shared', { tafDate: '2026-12-01' })).rejects.toMatchObject({ field: 'tafDate' });
     await recordWork(ctx, SAM, c.caseId, 'taf-held', { date: '2026-12-01' });
-    const done = await recordWork(ctx, SAM, c.caseId, 'minutes-shared', { tafDate: '2026-12-01' });
+    const done = await recordWork(ctx, SAM, c.caseId, 'minutes-shared', { tafDate: '2026-12-01', date: '2026-12-10' });
     expect(done.events.at(-1)).toMatchObject({ type: 'minutes-shared', effectiveOn: '2026-12-10', data: { tafDate: '2026-12-01' } });
+  });
+
+  test('every piece of work needs its date: none is taken as today', async () => {
+    const c = await allocateCase(ctx, MORGAN, input());
+    await expect(recordWork(ctx, SAM, c.caseId, 'telephone-contact', {})).rejects.toMatchObject({ field: 'date', message: 'The contact date: give the date.' });
+    expect((await ctx.caseLog.read(c.caseId, { actor: 'test' })).events).toHaveLength(1);
+  });
+
+  test('a contact attempted and not reached is recorded with how, and does not meet the telephone contact', async () => {
+    const c = await allocateCase(ctx, MORGAN, input());
+    await expect(recordWork(ctx, SAM, c.caseId, 'contact-attempted', { date: today, method: 'pigeon' })).rejects.toMatchObject({ field: 'method' });
+    const tried = await recordWork(ctx, SAM, c.caseId, 'contact-attempted', { date: today, method: 'doorstep' });
+    expect(tried.events.at(-1)).toMatchObject({ type: 'contact-attempted', data: { method: 'doorstep' } });
+    const telephone = obligations(tried.events, policy, calendar, today).find((o) => o.kind === 'telephone-contact')!;
+    expect(telephone.metOn).toBeUndefined();
+    expect(caseState(tried.events).attemptsSinceContact).toEqual([{ on: today, method: 'doorstep' }]);
+  });
+
+  test('forms a visit left outstanding stay so until Business Support records them received; then the CAF may go', async () => {
+    const c = await allocateCase(ctx, MORGAN, input());
+    const visited = await recordWork(ctx, SAM, c.caseId, 'visit', { date: today, childSeen: false, consentForm: false, medicalForm: false, homeChecked: true });
+    expect(caseState(visited.events)).toMatchObject({ formsOutstanding: { consentForm: true, medicalForm: true }, lastVisit: { on: today, childSeen: false } });
+    await expect(recordWork(ctx, JO, c.caseId, 'forms-received', { date: today })).rejects.toMatchObject({ field: 'consentForm' });
+    await expect(recordWork(ctx, JO, c.caseId, 'telephone-contact', { date: today })).rejects.toBeInstanceOf(AccessDeniedError);
+    const received = await recordWork(ctx, JO, c.caseId, 'forms-received', { date: today, consentForm: 'true' });
+    expect(caseState(received.events).formsOutstanding).toEqual({ consentForm: false, medicalForm: true });
+    const submitted = await recordWork(ctx, SAM, c.caseId, 'caf-submitted', { date: today });
+    expect(submitted.events.at(-1)!.type).toBe('caf-submitted');
   });
 
   test('a retried request records once', async () => {
     const c = await allocateCase(ctx, MORGAN, input());
-    await recordWork(ctx, SAM, c.caseId, 'telephone-contact', {}, 'activity-1');
-    const again = await recordWork(ctx, SAM, c.caseId, 'telephone-contact', {}, 'activity-1');
+    await recordWork(ctx, SAM, c.caseId, 'telephone-contact', { date: today }, 'activity-1');
+    const again = await recordWork(ctx, SAM, c.caseId, 'telephone-contact', { date: today }, 'activity-1');
     expect(again.events.filter((e) => e.type === 'telephone-contact-made')).toHaveLength(1);
   });
 });
@@ -131,8 +165,8 @@ describe('recording work', () => {
 describe('CAF authorisation', () => {
   async function submittedCase() {
     const c = await allocateCase(ctx, MORGAN, input());
-    await recordWork(ctx, SAM, c.caseId, 'visit', { consentForm: true });
-    const s = await recordWork(ctx, SAM, c.caseId, 'caf-submitted', {});
+    await recordWork(ctx, SAM, c.caseId, 'visit', { date: today, consentForm: true });
+    const s = await recordWork(ctx, SAM, c.caseId, 'caf-submitted', { date: today });
     return { caseId: c.caseId, submissionId: s.events.at(-1)!.id };
   }
 

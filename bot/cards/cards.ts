@@ -1,6 +1,6 @@
 import { LocalDate } from '../../src/localDate';
 import { Obligation, Rag } from '../../src/obligations';
-import { GOOD_ASSESSMENT_CHECKLIST, OBLIGATION_LABELS, RAG_WORDS } from './labels';
+import { DUE_TODAY, DueStatus, GOOD_ASSESSMENT_CHECKLIST, OBLIGATION_LABELS, RAG_WORDS, STATUS_WORDS } from './labels';
 import { AdaptiveCard, expandCard } from './template';
 
 /** Each card is a template in cards/ plus a typed function that builds its data. */
@@ -9,8 +9,9 @@ export function welcomeCard(): AdaptiveCard {
   return expandCard('welcome', {});
 }
 
-export function helpCard(heard = ''): AdaptiveCard {
-  return expandCard('help', { heard: heard.slice(0, 60) });
+/** `suggestion`: the command nearest to what was heard, if one is near ("Did you mean "due"?"). */
+export function helpCard(heard = '', suggestion = ''): AdaptiveCard {
+  return expandCard('help', { heard: heard.slice(0, 60), suggestion: suggestion.slice(0, 60) });
 }
 
 export function unknownUserCard(administrator: string): AdaptiveCard {
@@ -69,24 +70,31 @@ export function allocationCard(data: AllocationCardData): AdaptiveCard {
   return card;
 }
 
-export interface CaseCardObligation {
-  kind: Obligation['kind'];
-  due: LocalDate;
-  rag: Rag;
-}
-
 export interface CaseCardData {
   caseId: string;
   reference: string;
   version: number;
   family: string;
+  /** Each child as the worker reads them: "Tallulah Fernsby, 7". */
+  children: string[];
+  referralReason: string;
+  /** The Manager's Decision: the initial actions. */
+  initialActions: string;
+  /** The CAF Support Plan a step-down arrived with. */
+  existingPlan: string;
   leadProfessional: string;
-  allocatedOn: LocalDate;
+  allocatedOn: string;
   statusText: string;
   cafText: string;
-  obligations: CaseCardObligation[];
+  /** The manager's latest CAF decision, shown with its comments until the CAF is resubmitted. */
+  decision?: { title: string; comments: string };
+  /** What needs the worker's attention beyond the deadlines (a child not seen, forms outstanding). */
+  alerts: string[];
+  obligations: Array<{ kind: Obligation['kind']; due: string; rag: Rag; dueToday: boolean }>;
   today: LocalDate;
   lastTafDate?: LocalDate;
+  canLogWork: boolean;
+  canRecordForms: boolean;
   message?: string;
   notice?: string;
 }
@@ -96,8 +104,14 @@ export function caseCard(data: CaseCardData): AdaptiveCard {
     ...data,
     message: data.message ?? '',
     notice: data.notice ?? '',
+    decision: data.decision ?? { title: '', comments: '' },
+    children: data.children.map((line) => ({ line })),
+    alerts: data.alerts.map((text) => ({ text })),
     lastTafDate: data.lastTafDate ?? data.today,
-    obligations: data.obligations.map((o) => ({ label: OBLIGATION_LABELS[o.kind], due: o.due, ragText: RAG_WORDS[o.rag].text, ragColor: RAG_WORDS[o.rag].color })),
+    obligations: data.obligations.map((o) => {
+      const word = o.dueToday ? DUE_TODAY : RAG_WORDS[o.rag];
+      return { label: OBLIGATION_LABELS[o.kind], due: o.due, ragText: word.text, ragColor: word.color };
+    }),
   });
 }
 
@@ -153,16 +167,72 @@ export function cafDecidedCard(data: CafDecidedCardData): AdaptiveCard {
   });
 }
 
+/** One row of a list of cases: the reference and the family beside it (on the card only, never in its preview). */
 export interface CaseListRow {
   caseId: string;
   reference: string;
+  family?: string;
+  /** What is next, in the users' words and dates: "Telephone contact by Wed 25 Nov". */
   next: string;
-  rag: Rag;
+  status: DueStatus;
 }
 
+/** The most rows a list shows: the most pressing come first, and a card must stay well under Teams' 28 KB. */
+export const MAX_LIST_ROWS = 20;
+
+/** A name as long as a card row can carry: the whole of any real name, and a bound on the card's size. */
+const MAX_NAME_ON_ROW = 60;
+const onRow = (name: string) => (name.length > MAX_NAME_ON_ROW ? `${name.slice(0, MAX_NAME_ON_ROW - 1)}…` : name);
+
+/** A list of cases; `title` is also the notification preview, so it never names a family. */
 export function caseListCard(data: { title: string; empty: string; cases: CaseListRow[] }): AdaptiveCard {
+  const shown = data.cases.slice(0, MAX_LIST_ROWS);
+  const more = data.cases.length - shown.length;
   return expandCard('case-list', {
-    ...data,
-    cases: data.cases.map((c) => ({ ...c, ragText: RAG_WORDS[c.rag].text, ragColor: RAG_WORDS[c.rag].color })),
+    title: data.title,
+    empty: data.empty,
+    cases: shown.map((c) => ({ caseId: c.caseId, reference: c.reference, family: onRow(c.family ?? ''), next: c.next, statusText: STATUS_WORDS[c.status].text, statusColor: STATUS_WORDS[c.status].color })),
+    more,
+    moreText: `${more} more not shown: the most pressing come first.`,
+  });
+}
+
+/** One worker on a manager's team card. */
+export interface TeamRow {
+  workerId: string;
+  name: string;
+  openCases: number;
+  points: number;
+  capacity: number;
+  overdue: number;
+  cafsAwaiting: number;
+  closuresAwaiting: number;
+}
+
+const plural = (n: number, one: string, many: string) => `${n} ${n === 1 ? one : many}`;
+
+/** The most workers a team card shows (a card must stay under Teams' 28 KB); a team is rarely half as large. */
+export const MAX_TEAM_ROWS = 25;
+
+/** A manager's team: each worker's caseload against capacity, what is overdue, and what awaits a decision. */
+export function teamCard(data: { title: string; empty: string; workers: TeamRow[] }): AdaptiveCard {
+  const more = Math.max(0, data.workers.length - MAX_TEAM_ROWS);
+  return expandCard('team', {
+    title: data.title,
+    empty: data.empty,
+    more,
+    moreText: `${more} more not shown.`,
+    workers: data.workers.slice(0, MAX_TEAM_ROWS).map((w) => {
+      const awaiting = [w.cafsAwaiting ? plural(w.cafsAwaiting, 'CAF', 'CAFs') : '', w.closuresAwaiting ? plural(w.closuresAwaiting, 'closure', 'closures') : ''].filter(Boolean);
+      const word = w.overdue ? STATUS_WORDS.overdue : STATUS_WORDS['on-track'];
+      return {
+        workerId: w.workerId,
+        name: onRow(w.name),
+        caseloadText: `${plural(w.openCases, 'open case', 'open cases')} · ${w.points} / ${w.capacity} points${w.points > w.capacity ? ' (over capacity)' : ''}`,
+        overdueText: w.overdue ? `${word.cue} ${w.overdue} overdue` : `${word.cue} Nothing overdue`,
+        overdueColor: word.color,
+        awaitingText: awaiting.length ? `${awaiting.join(', ')} awaiting decision` : 'No decisions awaiting',
+      };
+    }),
   });
 }

@@ -17,12 +17,40 @@ export const OBLIGATION_LABELS: Record<ObligationKind, string> = {
   'case-duration': 'Maximum case length',
 };
 
-/** Red / amber / green as a word and a colour: never colour alone. */
-export const RAG_WORDS: Record<Rag, { text: string; color: 'Attention' | 'Warning' | 'Good' }> = {
-  red: { text: 'Overdue', color: 'Attention' },
-  amber: { text: 'Due soon', color: 'Warning' },
-  green: { text: 'On track', color: 'Good' },
+/**
+ * Where a deadline stands, in the words on a list or a case card. The colour cue is the emoji; the
+ * word itself is bold in the default text colour, because Teams' own `good` (#92c353) and `warning`
+ * (#f8d22a) text colours on its light theme's white fall short of WCAG AA contrast (4.5:1), and
+ * the default colour is the one every theme (light, dark, high contrast) keeps readable.
+ */
+export type DueStatus = 'overdue' | 'due-today' | 'due-soon' | 'on-track' | 'awaiting-you';
+
+export interface StatusWord {
+  /** The word with its colour cue, as shown. */
+  text: string;
+  /** The colour cue alone, for a count ("🔴 3 overdue"). */
+  cue: string;
+  color: 'Default';
+}
+
+export const STATUS_WORDS: Record<DueStatus, StatusWord> = {
+  overdue: { text: '🔴 Overdue', cue: '🔴', color: 'Default' },
+  'due-today': { text: '🟠 Due today', cue: '🟠', color: 'Default' },
+  'due-soon': { text: '🟡 Due soon', cue: '🟡', color: 'Default' },
+  'on-track': { text: '🟢 On track', cue: '🟢', color: 'Default' },
+  /** A decision that is the viewer's to make (a CAF awaiting their authorisation): no timescale of its own. */
+  'awaiting-you': { text: '🟣 Awaiting you', cue: '🟣', color: 'Default' },
 };
+
+/** Red / amber / green as a word with its colour cue: never colour alone. */
+export const RAG_WORDS: Record<Rag, StatusWord> = {
+  red: STATUS_WORDS.overdue,
+  amber: STATUS_WORDS['due-soon'],
+  green: STATUS_WORDS['on-track'],
+};
+
+/** Something due today: amber, but said as it is. */
+export const DUE_TODAY: { text: string; color: 'Attention' | 'Warning' | 'Good' | 'Default' } = STATUS_WORDS['due-today'];
 
 /** The good-assessment checklist of seed 000 / 002, at hand when a manager authorises a CAF. */
 export const GOOD_ASSESSMENT_CHECKLIST = [

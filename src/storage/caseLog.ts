@@ -79,6 +79,17 @@ const toEvent = (r: EventRow): CaseEvent =>
 
 const EVENT_COLUMNS = 'id, case_id, sequence, type, by_staff, recorded_at, effective_on, data';
 
+/** Rows of cases joined to their events (a case with none has one row of nulls), as records in row order. */
+function recordsOf(rows: Array<EventRow & { case_ref: string; case_version: number; case_key: string }>): CaseRecord[] {
+  const records = new Map<string, CaseRecord>();
+  for (const r of rows) {
+    let record = records.get(r.case_key);
+    if (!record) records.set(r.case_key, (record = { caseId: r.case_key, reference: r.case_ref, version: r.case_version, events: [] }));
+    if (r.id !== null) record.events.push(toEvent(r));
+  }
+  return [...records.values()];
+}
+
 export interface AppendOptions {
   actor: string;
   /** A retried request with the same key records nothing more (e.g. a Teams activity id). */
@@ -299,13 +310,24 @@ export function createCaseLog(db: Database) {
            FROM cases c LEFT JOIN case_events e ON e.case_id = c.id WHERE c.id = ANY($1::text[]) ORDER BY c.reference, e.sequence`,
         [caseIds, opts.actor],
       );
-      const records = new Map<string, CaseRecord>();
-      for (const r of rows) {
-        let record = records.get(r.case_key);
-        if (!record) records.set(r.case_key, (record = { caseId: r.case_key, reference: r.case_ref, version: r.case_version, events: [] }));
-        if (r.id !== null) record.events.push(toEvent(r));
-      }
-      return [...records.values()];
+      return recordsOf(rows);
+    },
+
+    /**
+     * The cases not yet closed that these lead professionals hold (a caseload, a team's), each with
+     * its events, listed, read and audited in one statement: one `case.read` row a case, exactly
+     * the cases returned, at the version returned (the audit and the read share one snapshot).
+     */
+    async readCaseloads(leadProfessionals: readonly string[], opts: { actor: string }): Promise<CaseRecord[]> {
+      if (leadProfessionals.length === 0) return [];
+      const rows = await db.query<EventRow & { case_ref: string; case_version: number; case_key: string }>(
+        `WITH chosen AS (SELECT id, reference, version FROM cases WHERE lead_professional = ANY($1::text[]) AND status <> 'closed'),
+         audited AS (INSERT INTO audit_log (actor, action, case_id, detail) SELECT $2, 'case.read', id, jsonb_build_object('version', version) FROM chosen)
+         SELECT c.id AS case_key, c.reference AS case_ref, c.version AS case_version, ${EVENT_COLUMNS.split(', ').map((col) => `e.${col}`).join(', ')}
+           FROM chosen c LEFT JOIN case_events e ON e.case_id = c.id ORDER BY c.reference, e.sequence`,
+        [leadProfessionals, opts.actor],
+      );
+      return recordsOf(rows);
     },
 
     /** The id of the case with this reference, if there is one (a reference reveals nothing more). */

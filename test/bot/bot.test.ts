@@ -131,7 +131,7 @@ describe('the worker records from the case card', () => {
     expect(textOf(future.card)).toContain('The contact date cannot be in the future.');
     expect(textOf(future.card)).toContain(`Case ${reference}`);
     const done = await b.execute(SAM, 'logTelephoneContact', { caseId, caseVersion: 1, contactDate: '2026-11-24' });
-    expect(textOf(done.card)).toContain(`Telephone contact recorded on case ${reference}.`);
+    expect(textOf(done.card)).toContain(`Contact recorded on case ${reference}.`);
     expect(textOf(done.card)).not.toContain('Telephone contact\n');
   });
 
@@ -145,9 +145,9 @@ describe('the worker records from the case card', () => {
     expect(textOf((await b.execute(SAM, 'logVisit', { caseId: "'; DROP TABLE cases; --" })).card)).toContain('This card is out of date.');
     expect(textOf((await b.execute(SAM, 'logVisit', {})).card)).toContain('This card is out of date.');
     const { caseId } = await allocated();
-    const long = await b.execute(SAM, 'tafHeld', { caseId, workDate: 'x'.repeat(100_000) });
+    const long = await b.execute(SAM, 'tafHeld', { caseId, tafHeldDate: 'x'.repeat(100_000) });
     expect(textOf(long.card)).toContain('Date: must be a date, YYYY-MM-DD.');
-    const impossible = await b.execute(SAM, 'tafHeld', { caseId, workDate: '2026-02-30' });
+    const impossible = await b.execute(SAM, 'tafHeld', { caseId, tafHeldDate: '2026-02-30' });
     expect(textOf(impossible.card)).toContain('Date: must be a real date, YYYY-MM-DD.');
     const events = await t.db.query<{ type: string }>('SELECT type FROM case_events WHERE case_id = $1', [caseId]);
     expect(events.map((e) => e.type)).toEqual(['allocated']);
@@ -165,7 +165,7 @@ describe('the worker records from the case card', () => {
     expect(sent).toEqual([]);
     const update = b.adapter.updated.at(-1)!;
     expect(update.activity.id).toBe('card-activity-1');
-    expect(textOf(update.activity.attachments![0].content)).toContain(`Telephone contact recorded on case ${reference}.`);
+    expect(textOf(update.activity.attachments![0].content)).toContain(`Contact recorded on case ${reference}.`);
     const events = await t.db.query<{ type: string }>('SELECT type FROM case_events WHERE case_id = $1 ORDER BY sequence', [caseId]);
     expect(events.map((e) => e.type)).toEqual(['allocated', 'telephone-contact-made']);
   });
@@ -181,7 +181,7 @@ describe('CAF authorisation', () => {
   async function cafSubmitted() {
     const c = await allocated();
     await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true', childSeen: 'true', medicalForm: 'false', homeChecked: 'true' });
-    const submitted = await b.execute(SAM, 'submitCaf', { caseId: c.caseId });
+    const submitted = await b.execute(SAM, 'submitCaf', { caseId: c.caseId, cafDate: b.today.value });
     const [row] = await t.db.query<{ id: string }>(`SELECT id FROM case_events WHERE case_id = $1 AND type = 'caf-submitted'`, [c.caseId]);
     return { ...c, submitted, submissionId: row.id };
   }
@@ -207,7 +207,9 @@ describe('CAF authorisation', () => {
     expect(card.refresh).toBeUndefined();
     expect(card.actions ?? []).toEqual([]);
     const toWorker = sent.find((s) => s.conversationId === personalChatOf(SAM));
-    expect(textOf(cardOf(toWorker))).toContain(`CAF approved: case ${reference}`);
+    expect(textOf(cardOf(toWorker))).toContain(`Case ${reference}`);
+    expect(textOf(cardOf(toWorker))).toContain('CAF approved by Morgan Reid. Comments: Good analysis');
+    expect(toWorker!.activity.summary).toBe(`Case ${reference}`);
   });
 
   test('a second click or a stale card gets "already decided by X at T", never a second decision', async () => {
@@ -223,6 +225,19 @@ describe('CAF authorisation', () => {
     const { caseId, submissionId } = await cafSubmitted();
     const { card } = await b.execute(SAM, 'approveCaf', { caseId, submissionId });
     expect(textOf(card)).toMatch(/You cannot authorise the CAF of case/);
+  });
+
+  test('a CAF returned with comments reaches the worker on their case card, which shows the comments until the CAF is resubmitted', async () => {
+    const { caseId, submissionId, reference } = await cafSubmitted();
+    const { sent } = await b.execute(MORGAN, 'returnCaf', { caseId, submissionId, comments: "Add the father's view" });
+    const toWorker = cardOf(sent.find((s) => s.conversationId === personalChatOf(SAM)));
+    expect(textOf(toWorker)).toMatch(/CAF returned by Morgan Reid on Mon 23 Nov\nAdd the father's view/);
+    const [again] = await b.say(SAM, `case ${reference}`);
+    expect(textOf(cardOf(again))).toContain("Add the father's view");
+    await b.execute(SAM, 'submitCaf', { caseId, cafDate: '2026-11-23' });
+    const [resubmitted] = await b.say(SAM, `case ${reference}`);
+    expect(textOf(cardOf(resubmitted))).not.toContain("Add the father's view");
+    expect(textOf(cardOf(resubmitted))).toContain('Required: awaiting authorisation since Mon 23 Nov');
   });
 
   test('returning needs comments: the card is re-shown with the message', async () => {
@@ -254,7 +269,7 @@ describe('CAF authorisation', () => {
     expect(textOf(cardOf(manager))).toContain(`CAF awaiting authorisation: case ${reference}`);
     const [worker] = await b.say(SAM, `case ${reference}`);
     expect(textOf(cardOf(worker))).toContain(`Case ${reference}`);
-    expect(textOf(cardOf(worker))).toMatch(/Awaiting authorisation since/);
+    expect(textOf(cardOf(worker))).toMatch(/Required: awaiting authorisation since Mon 23 Nov/);
     const [other] = await b.say(ALEX, `case ${reference}`);
     expect(textOf(cardOf(other))).toBe(`There is no case ${reference} that you can open.`);
     const [missing] = await b.say(ALEX, 'case EH-0000');
@@ -278,9 +293,9 @@ describe('CAF authorisation', () => {
     const text = textOf(cardOf(cases));
     expect(text).toContain('North team cases');
     expect(text.indexOf(reference)).toBeLessThan(text.indexOf('Telephone contact by'));
-    expect(text).toMatch(new RegExp(`${reference}\\nCAF awaiting your authorisation since 2026-11-23`));
+    expect(text).toMatch(new RegExp(`${reference}\\nFernsby\\n🟣 Awaiting you\\nCAF awaiting your authorisation since Mon 23 Nov`));
     const [due] = await b.say(MORGAN, 'due');
-    expect(textOf(cardOf(due))).toContain('CAF awaiting your authorisation since 2026-11-23');
+    expect(textOf(cardOf(due))).toContain('CAF awaiting your authorisation since Mon 23 Nov');
     const [worker] = await b.say(SAM, 'my cases');
     expect(textOf(cardOf(worker))).not.toContain('awaiting your authorisation');
   });
@@ -291,13 +306,13 @@ describe('CAF authorisation', () => {
     await b.services.directory.save([{ ...MORGAN, absentUntil: '2026-11-27' }], 'test');
     try {
       b.today.value = '2026-11-27';
-      const submitted = await b.execute(SAM, 'submitCaf', { caseId: c.caseId });
+      const submitted = await b.execute(SAM, 'submitCaf', { caseId: c.caseId, cafDate: b.today.value });
       expect(submitted.sent.some((s) => s.conversationId === personalChatOf(DUTY))).toBe(true);
       expect(submitted.sent.some((s) => s.conversationId === personalChatOf(MORGAN))).toBe(false);
       b.today.value = '2026-11-30';
       const [row] = await t.db.query<{ id: string }>(`SELECT id FROM case_events WHERE case_id = $1 AND type = 'caf-submitted'`, [c.caseId]);
       await b.execute(DUTY, 'returnCaf', { caseId: c.caseId, submissionId: row.id, comments: 'Add the father\'s view' });
-      const again = await b.execute(SAM, 'submitCaf', { caseId: c.caseId });
+      const again = await b.execute(SAM, 'submitCaf', { caseId: c.caseId, cafDate: b.today.value });
       expect(again.sent.some((s) => s.conversationId === personalChatOf(MORGAN))).toBe(true);
     } finally {
       await b.services.directory.save([MORGAN], 'test');
@@ -309,7 +324,7 @@ describe('CAF authorisation', () => {
     await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' });
     await b.services.directory.save([{ ...MORGAN, active: false }], 'test');
     try {
-      const submitted = await b.execute(SAM, 'submitCaf', { caseId: c.caseId });
+      const submitted = await b.execute(SAM, 'submitCaf', { caseId: c.caseId, cafDate: b.today.value });
       expect(submitted.sent.some((s) => s.conversationId === personalChatOf(DUTY))).toBe(true);
       expect(submitted.sent.some((s) => s.conversationId === personalChatOf(MORGAN))).toBe(false);
     } finally {

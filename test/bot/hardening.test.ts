@@ -72,7 +72,7 @@ async function executeAs(member: StaffMember, verb: string, data: Record<string,
 async function cafSubmitted() {
   const c = await allocated();
   await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' });
-  await b.execute(SAM, 'submitCaf', { caseId: c.caseId, workDate: '2026-11-23' });
+  await b.execute(SAM, 'submitCaf', { caseId: c.caseId, cafDate: '2026-11-23' });
   const [row] = await t.db.query<{ id: string }>(`SELECT id FROM case_events WHERE case_id = $1 AND type = 'caf-submitted'`, [c.caseId]);
   return { ...c, submissionId: row.id };
 }
@@ -154,8 +154,8 @@ describe('a repeated request id is a replay only when it is the same request', (
     const c = await allocated();
     await b.execute(SAM, 'logVisit', { caseId: c.caseId, visitDate: '2026-11-23', consentForm: 'true' });
     const ids = { activityId: 'retried-submission', conversationId: personalChatOf(SAM) };
-    const first = await executeAs(SAM, 'submitCaf', { caseId: c.caseId, workDate: '2026-11-23' }, ids);
-    const again = await executeAs(SAM, 'submitCaf', { caseId: c.caseId, workDate: '2026-11-23' }, ids);
+    const first = await executeAs(SAM, 'submitCaf', { caseId: c.caseId, cafDate: '2026-11-23' }, ids);
+    const again = await executeAs(SAM, 'submitCaf', { caseId: c.caseId, cafDate: '2026-11-23' }, ids);
     expect(textOf(first.card)).toContain('sent for authorisation');
     expect(textOf(again.card)).toContain('sent for authorisation');
     expect(first.sent.filter((s) => s.conversationId === personalChatOf(MORGAN))).toHaveLength(1);

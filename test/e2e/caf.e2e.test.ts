@@ -33,8 +33,8 @@ test('the manager allocates, the worker logs contact and submits the CAF, the ma
   const caseCard = await worker.botMessage('Case EH-9001 has been allocated to you by Morgan Reid.');
   await worker.screenshot('3-worker-receives-case');
   await worker.click(caseCard, 'Log contact');
-  await worker.click(caseCard, 'Save telephone contact');
-  const afterContact = await worker.botMessage('Telephone contact recorded on case EH-9001.');
+  await worker.click(caseCard, 'Save contact');
+  const afterContact = await worker.botMessage('Contact recorded on case EH-9001.');
   await worker.screenshot('4-worker-logged-contact');
 
   await worker.click(afterContact, 'Log visit');
@@ -43,6 +43,7 @@ test('the manager allocates, the worker logs contact and submits the CAF, the ma
   const afterVisit = await worker.botMessage('Visit recorded on case EH-9001.');
   await worker.click(afterVisit, 'More');
   await worker.click(afterVisit, 'Submit CAF');
+  await worker.click(afterVisit, 'Send for authorisation');
   await worker.botMessage('CAF for case EH-9001 sent for authorisation.');
   await worker.screenshot('5-worker-submitted-caf');
 
@@ -52,7 +53,7 @@ test('the manager allocates, the worker logs contact and submits the CAF, the ma
   await manager.botMessage(/CAF approved: case EH-9001/);
   await manager.screenshot('7-manager-approved');
 
-  await worker.botMessage(/CAF approved: case EH-9001/);
+  await worker.botMessage(/CAF approved by Morgan Reid/);
   await worker.screenshot('8-worker-told');
 
   const events = await s.bot.services.db.query<{ type: string }>(`SELECT e.type FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.reference = 'EH-9001' ORDER BY e.sequence`);
