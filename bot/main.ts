@@ -1,8 +1,10 @@
 import { databaseOptionsFromEnv, openDatabase } from '../src/storage/database';
 import { migrate } from '../src/storage/migrations';
+import type { Dispatcher } from '../src/delivery/dispatcher';
 import { createAdapter } from './adapter';
 import { BotConfig, botConfigFromEnv } from './config';
 import { seedDemo } from './demo';
+import { startDeliveryLoop } from './deliveryLoop';
 import { EarlyHelpBot } from './earlyHelpBot';
 import { log } from './log';
 import { Notifier } from './notifier';
@@ -13,6 +15,8 @@ export interface RunningBot {
   server: RunningServer;
   services: BotServices;
   config: BotConfig;
+  /** The outbox's Teams sender: `poke()` it after queueing a message. */
+  delivery: Dispatcher;
   close(): Promise<void>;
 }
 
@@ -30,11 +34,15 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
   const bot = new EarlyHelpBot(services, new Notifier(adapter, config.appId, services.conversations));
   const server = await startServer({ config, adapter, bot, database: db, host: env.HOST ?? '127.0.0.1' });
   log.info({ url: server.url, localMode: config.localMode }, 'bot listening');
+  const delivery = startDeliveryLoop({ db, adapter, appId: config.appId, conversations: services.conversations });
   return {
     server,
     services,
     config,
+    delivery,
     async close() {
+      // Sends in flight get their outcome recorded before the database closes.
+      await delivery.stop();
       await server.close();
       await db.close();
     },
@@ -42,8 +50,15 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
 }
 
 if (require.main === module) {
-  startBot().catch((e) => {
-    console.error(`earlyhelp bot: ${(e as Error).message}`);
-    process.exit(1);
-  });
+  startBot()
+    .then((bot) => {
+      // A restart (SIGTERM) lets the sends in flight record their outcome, so that none is left in doubt.
+      const stop = () => void bot.close().finally(() => process.exit(0));
+      process.once('SIGTERM', stop);
+      process.once('SIGINT', stop);
+    })
+    .catch((e) => {
+      console.error(`earlyhelp bot: ${(e as Error).message}`);
+      process.exit(1);
+    });
 }

@@ -4,6 +4,7 @@ import { londonDateOf } from '../localDate';
 import { DEFAULT_POLICY_FILE, describePeriod, loadPolicy, PolicyError } from '../policy';
 import { deadlinesJson, deadlinesOf, deadlinesTable, parseDateOption } from './deadlines';
 import { registerDataCommands } from './dataCommands';
+import { registerOutboxCommands } from './outboxCommands';
 import { table } from './table';
 import { UsageError } from './usageError';
 
@@ -93,6 +94,7 @@ export function buildProgram(io: CliIo): Command {
     });
 
   registerDataCommands(program, io);
+  registerOutboxCommands(program, io);
   return program;
 }
 

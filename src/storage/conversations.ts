@@ -27,6 +27,13 @@ export function createConversationStore(db: Database) {
       const rows = await db.query('UPDATE conversation_references SET welcomed_at = now() WHERE conversation_id = $1 AND welcomed_at IS NULL RETURNING 1', [conversationId]);
       return rows.length === 1;
     },
+    /**
+     * The bot can no longer reach this chat (removed, or Teams says the conversation is gone):
+     * the reference is dropped, so nothing more is sent to it until it is stored again.
+     */
+    async forget(conversationId: string): Promise<void> {
+      await db.query('DELETE FROM conversation_references WHERE conversation_id = $1', [conversationId]);
+    },
     /** Uninstalled: the next install is welcomed again. */
     async forgetWelcome(conversationId: string): Promise<void> {
       await db.query('UPDATE conversation_references SET welcomed_at = NULL WHERE conversation_id = $1', [conversationId]);

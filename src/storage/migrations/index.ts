@@ -1,5 +1,6 @@
 import caseLog from './001_case_log';
 import staffAndBot from './002_staff_and_bot';
+import delivery from './003_delivery';
 
 export interface Migration {
   version: number;
@@ -8,4 +9,4 @@ export interface Migration {
 }
 
 /** Every migration, in the order they apply. A migration once released is never edited: add the next one. */
-export const MIGRATIONS: readonly Migration[] = [caseLog, staffAndBot];
+export const MIGRATIONS: readonly Migration[] = [caseLog, staffAndBot, delivery];
