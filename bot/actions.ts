@@ -1,5 +1,8 @@
 import { AccessDeniedError } from '../src/access';
-import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError, decideCaf, recordWork, WorkAction } from '../src/caseWork';
+import { randomUUID } from 'node:crypto';
+import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError, decideCaf, Notify, recordWork, WorkAction } from '../src/caseWork';
+import { statusByDedupeKey } from '../src/delivery/outbox';
+import { caseViewMessage } from './delivery';
 import { caseState } from '../src/caseState';
 import { CaseNotFoundError, CaseRecord, IdempotencyConflictError, VersionConflictError } from '../src/storage/caseLog';
 import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
@@ -33,7 +36,7 @@ function outOfReach(e: unknown): AdaptiveCard | null {
 const CONFLICT_MESSAGE = 'Someone else changed this case at the same moment: nothing was recorded. Please try again.';
 
 /** Records work from the case card, re-showing the case card with the message if it is refused. */
-function work(action: WorkAction | ((data: Record<string, unknown>) => WorkAction), dateField: string, describe: (r: CaseRecord) => string, after?: (turn: Turn, r: CaseRecord) => Promise<void>): CardAction {
+function work(action: WorkAction | ((data: Record<string, unknown>) => WorkAction), dateField: string, describe: (r: CaseRecord) => string, notify?: (turn: Turn) => Notify): CardAction {
   return async (turn, data) => {
     let caseId: string;
     try {
@@ -43,9 +46,9 @@ function work(action: WorkAction | ((data: Record<string, unknown>) => WorkActio
     }
     try {
       const input = cardInput('work', { ...data, ...fieldsOf(data, dateField) });
-      const record = await recordWork(turn.services, turn.actor, caseId, typeof action === 'function' ? action(data) : action, input, turn.idempotencyKey);
-      // A repeated request wrote nothing new, so it sends nothing new.
-      if (after && !record.replayed) await after(turn, record);
+      const record = await recordWork(turn.services, turn.actor, caseId, typeof action === 'function' ? action(data) : action, input, turn.idempotencyKey, notify?.(turn));
+      // A repeated request wrote nothing new, so it queued nothing new.
+      if (notify && !record.replayed) turn.delivery.poke();
       return caseCardFor(turn.services, record, { notice: describe(record), viewer: turn.actor });
     } catch (e) {
       const away = outOfReach(e);
@@ -71,20 +74,30 @@ function fieldsOf(data: Record<string, unknown>, dateField: string): Record<stri
   return fields;
 }
 
-/** After a CAF is submitted: the card goes to the line (or duty) manager's personal chat. */
-async function sendCafForAuthorisation(turn: Turn, record: CaseRecord): Promise<void> {
-  const state = caseState(record.events);
-  const submission = state.cafAwaitingDecision;
-  const worker = await turn.services.directory.get(state.leadProfessional);
-  if (!submission || !worker) return;
-  const decider = await cafDecider(turn.services, worker);
-  if (!decider) {
-    log.warn({ caseId: record.caseId }, 'no manager to authorise the CAF');
-    return;
+/** A CAF submitted goes to the line (or duty) manager's personal chat, queued in the same transaction. */
+function cafToDecider(turn: Turn): Notify {
+  return async ({ record, state }) => {
+    const worker = await turn.services.directory.get(state.leadProfessional);
+    const decider = worker ? await cafDecider(turn.services, worker) : null;
+    if (!decider) {
+      log.warn({ caseId: record.caseId }, 'no manager to authorise the CAF');
+      return [];
+    }
+    // The submission's id is not known until it is written: the card is drawn for whatever CAF then awaits.
+    return [caseViewMessage({ staffId: decider.id }, record.caseId, { view: 'caf-authorisation' }, `caf-card:${turn.idempotencyKey ?? randomUUID()}`)];
+  };
+}
+
+/** Whether a message queued under this key reached its person within a moment (the sender is told the truth). */
+async function delivered(turn: Turn, dedupeKey: string): Promise<boolean> {
+  turn.delivery.poke();
+  for (let i = 0; i < 15; i++) {
+    const status = await statusByDedupeKey(turn.services.db, dedupeKey);
+    if (status === 'delivered') return true;
+    if (status !== 'pending') return false;
+    await new Promise((r) => setTimeout(r, 100));
   }
-  const card = await cafAuthorisationCardFor(turn.services, record, decider, { inGroup: false });
-  const delivered = card ? await turn.notifier.toPerson(decider.id, card) : null;
-  if (delivered) await turn.services.conversations.recordPostedCard({ ...delivered, caseId: record.caseId, purpose: 'caf-authorisation', subjectId: submission.id });
+  return false;
 }
 
 const OUTCOME_WORDS: Record<string, CafOutcome> = { 'caf-authorised': 'approved', 'caf-returned': 'returned', 'caf-reassessment-directed': 're-assessment directed' };
@@ -109,7 +122,11 @@ function decide(decision: CafDecision, outcome: CafOutcome): CardAction {
     }
     const { caseId, submissionId, comments } = input;
     try {
-      const record = await decideCaf(turn.services, turn.actor, caseId, submissionId, decision, comments, turn.idempotencyKey);
+      // The worker sees the decision on their case card: a return or a re-assessment with the manager's words.
+      const notice = outcome === 'approved' ? `CAF approved by ${turn.actor.name}.${comments ? ` Comments: ${comments}` : ''}` : `The CAF has come back to you: see ${turn.actor.name}'s words below.`;
+      const toWorker: Notify = async ({ record: before, state: was }) => [caseViewMessage({ staffId: was.leadProfessional }, before.caseId, { view: 'case', notice }, `decision-card:${turn.idempotencyKey ?? randomUUID()}`)];
+      const record = await decideCaf(turn.services, turn.actor, caseId, submissionId, decision, comments, turn.idempotencyKey, toWorker);
+      if (!record.replayed) turn.delivery.poke();
       const state = caseState(record.events);
       const worker = await turn.services.directory.get(state.leadProfessional);
       const last = record.events.filter((e) => e.type === 'caf-authorised' || e.type === 'caf-returned' || e.type === 'caf-reassessment-directed').at(-1)!;
@@ -120,11 +137,6 @@ function decide(decision: CafDecision, outcome: CafOutcome): CardAction {
       const everywhere = cafDecidedCard({ reference: record.reference, outcome, decidedBy: turn.actor.name, decidedAt: formatInstant(last.recordedAt), worker: worker?.name ?? 'unknown' });
       for (const copy of await turn.services.conversations.postedCards('caf-authorisation', submissionId)) {
         if (copy.activityId !== turn.context.activity.replyToId) await turn.notifier.update(copy.conversationId, copy.activityId, everywhere);
-      }
-      if (worker) {
-        // The worker sees the decision on their case card: a return or a re-assessment with the manager's words.
-        const notice = outcome === 'approved' ? `CAF approved by ${turn.actor.name}.${comments ? ` Comments: ${comments}` : ''}` : `The CAF has come back to you: see ${turn.actor.name}'s words below.`;
-        await turn.notifier.toPerson(worker.id, await caseCardFor(turn.services, record, { notice }));
       }
       return decided;
     } catch (e) {
@@ -169,14 +181,16 @@ const allocate: CardAction = async (turn, data) => {
   const values = echoed(data, ALLOCATION_FIELDS);
   try {
     const input = cardInput('allocateCase', data);
-    const record = await allocateCase(turn.services, turn.actor, { ...input, children: parseChildren(input.children) }, turn.idempotencyKey);
+    const key = `case-card:${turn.idempotencyKey ?? randomUUID()}`;
+    const record = await allocateCase(turn.services, turn.actor, { ...input, children: parseChildren(input.children) }, turn.idempotencyKey, (worker) => (caseId) => [
+      caseViewMessage({ staffId: worker.id }, caseId, { view: 'case', notice: `Case ${input.reference.toUpperCase()} has been allocated to you by ${turn.actor.name}.` }, key),
+    ]);
     const worker = await turn.services.directory.get(caseState(record.events).leadProfessional);
-    if (worker && !record.replayed) {
-      await turn.notifier.toPerson(worker.id, await caseCardFor(turn.services, record, { notice: `Case ${record.reference} has been allocated to you by ${turn.actor.name}.` }));
-    }
+    const name = worker?.name ?? 'The worker';
+    const has = await delivered(turn, key);
     return noticeCard({
       title: `Case ${record.reference} allocated to ${worker?.name ?? 'the worker'}`,
-      text: 'The worker has the case card; the allocation e-mail is queued for the worker, with the line manager and Business Support copied.',
+      text: `${has ? `${name} has the case card` : `${name} will get the case card when they next open Early Help in Teams`}; the allocation e-mail is queued for the worker, with the line manager and Business Support copied.`,
       summary: `Case ${record.reference} allocated`,
       caseId: record.caseId,
       reference: record.reference,
@@ -279,7 +293,7 @@ export const ACTIONS: ReadonlyMap<string, CardAction> = new Map<string, CardActi
   ['logVisit', casePage(work('visit', 'visitDate', (r) => `Visit recorded on case ${r.reference}.`))],
   ['formsReceived', casePage(work('forms-received', 'formsDate', (r) => `Forms received recorded on case ${r.reference}.`))],
   ['caseRecorded', casePage(work('case-recorded', 'recordedDate', (r) => `Case recording noted on case ${r.reference}.`))],
-  ['submitCaf', casePage(work('caf-submitted', 'cafDate', (r) => `CAF for case ${r.reference} sent for authorisation.`, sendCafForAuthorisation))],
+  ['submitCaf', casePage(work('caf-submitted', 'cafDate', (r) => `CAF for case ${r.reference} sent for authorisation.`, cafToDecider))],
   ['tafHeld', casePage(work('taf-held', 'tafHeldDate', (r) => `TAF meeting recorded on case ${r.reference}.`))],
   ['minutesShared', casePage(work('minutes-shared', 'minutesDate', (r) => `Minutes recorded as shared on case ${r.reference}.`))],
   ['approveCaf', decide('approve', 'approved')],

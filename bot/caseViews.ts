@@ -1,11 +1,12 @@
 import { CaseEvent } from '../src/caseEvents';
-import { permits } from '../src/access';
+import { AccessDeniedError, permits } from '../src/access';
+import { caseFor } from '../src/caseWork';
 import { CafDecisionType, caseState, CaseState } from '../src/caseState';
 import { ageOn, LocalDate } from '../src/localDate';
 import { formatDay } from './cards/labels';
 import { Obligation, obligations, openObligations, ragOf } from '../src/obligations';
 import { isAbsent, StaffMember } from '../src/staff';
-import { CaseRecord } from '../src/storage/caseLog';
+import { CaseNotFoundError, CaseRecord } from '../src/storage/caseLog';
 import { AllocationValues, allocationCard, cafAuthorisationCard, caseCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
 import { BotServices } from './services';
@@ -157,4 +158,30 @@ export async function cafAuthorisationCardFor(
     message: options.message,
     comments: options.comments,
   });
+}
+
+/**
+ * The card a queued `case-view` message shows its recipient, drawn at delivery from the case as it
+ * then stands and read as them (audited, through the one access decision); null when it is no
+ * longer theirs to see or no longer owed (the CAF was decided meanwhile).
+ */
+export async function renderCaseView(services: BotServices, message: { caseId?: string | null; recipient?: { staffId: string } | { conversationId: string } | null; payload: Record<string, unknown> }): Promise<{ card: AdaptiveCard; subjectId?: string } | null> {
+  const staffId = message.recipient && 'staffId' in message.recipient ? message.recipient.staffId : null;
+  const viewer = staffId ? await services.directory.get(staffId) : null;
+  if (!viewer?.active || !message.caseId) return null;
+  const payload = message.payload as { view?: string; notice?: string; subjectId?: string };
+  let record: CaseRecord;
+  try {
+    record = (await caseFor(services, viewer, message.caseId, 'read')).record;
+  } catch (e) {
+    if (e instanceof AccessDeniedError || e instanceof CaseNotFoundError) return null;
+    throw e;
+  }
+  if (payload.view === 'caf-authorisation') {
+    const awaiting = caseState(record.events).cafAwaitingDecision;
+    if (!awaiting || (payload.subjectId && awaiting.id !== payload.subjectId)) return null;
+    const card = await cafAuthorisationCardFor(services, record, viewer, { inGroup: false });
+    return card ? { card, subjectId: awaiting.id } : null;
+  }
+  return { card: await caseCardFor(services, record, { notice: typeof payload.notice === 'string' ? payload.notice : undefined, viewer }) };
 }

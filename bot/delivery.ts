@@ -1,4 +1,5 @@
 import type { BotAdapter, ConversationReference, TurnContext } from 'botbuilder';
+import type { NewMessage } from '../src/delivery/outbox';
 import { DeliveryHandler, DeliveryOutcome, SendControl } from '../src/delivery/dispatcher';
 import { ClaimedMessage, enqueue, Recipient } from '../src/delivery/outbox';
 import { ConversationStore, createConversationStore, StoredConversation } from '../src/storage/conversations';
@@ -32,6 +33,23 @@ export interface CardPayload {
   /** With `subjectId` (and the message's case), the card is remembered so that a decision can update every copy. */
   purpose?: string;
   subjectId?: string;
+}
+
+/**
+ * What a `case-view` message carries: which view of its case to show the recipient, drawn when it is
+ * delivered (the case as it then stands, read as the recipient, so the outbox keeps no family
+ * details and a card that waited days is not stale).
+ */
+export interface CaseViewPayload {
+  view: 'case' | 'caf-authorisation';
+  notice?: string;
+  /** For a CAF card: the submission it asks about (so that a decision updates every copy). */
+  subjectId?: string;
+}
+
+/** A `case-view` message for the outbox, for a hook that queues it in the change's transaction. */
+export function caseViewMessage(to: Recipient, caseId: string, payload: CaseViewPayload, dedupeKey?: string): NewMessage {
+  return { kind: 'case-view', recipient: to, caseId, payload: payload as unknown as Record<string, unknown>, dedupeKey };
 }
 
 /** Queues a card for a person or a chat, in the caller's transaction (the change that causes it). */
@@ -143,6 +161,8 @@ export interface TeamsDeliveryOptions {
   db: Database;
   conversations?: ConversationStore;
   log?: { warn(fields: object, message: string): void; info(fields: object, message: string): void };
+  /** Draws a `case-view` message's card for its recipient; null when it is no longer owed (e.g. the CAF was decided). */
+  render?: (message: ClaimedMessage) => Promise<{ card: AdaptiveCard; subjectId?: string } | null>;
 }
 
 /** The handlers the Teams dispatcher runs: `card` for now. */
@@ -192,8 +212,17 @@ export function teamsHandlers(options: TeamsDeliveryOptions): Record<string, Del
     log.warn({ outboxId: message.id, staffId, conversationId: conversation.conversationId, reason, managerTold: Boolean(person?.lineManager) }, 'delivery: recipient unreachable; reference dropped, messages wait');
   }
 
-  const card: DeliveryHandler = async (message, control) => {
-    const payload = message.payload as unknown as CardPayload;
+  const card: DeliveryHandler = async (message, control) => deliver(message, control, message.payload as unknown as CardPayload);
+
+  const caseView: DeliveryHandler = async (message, control) => {
+    if (!options.render) return { failed: true, reason: 'no renderer for case views' };
+    const drawn = await options.render(message);
+    if (!drawn) return { failed: true, reason: 'no longer owed' };
+    const payload = message.payload as unknown as CaseViewPayload;
+    return deliver(message, control, { card: drawn.card, purpose: payload.view === 'caf-authorisation' ? 'caf-authorisation' : undefined, subjectId: drawn.subjectId ?? payload.subjectId });
+  };
+
+  async function deliver(message: ClaimedMessage, control: SendControl, payload: CardPayload): Promise<DeliveryOutcome> {
     if (!payload?.card || typeof payload.card !== 'object') return { failed: true, reason: 'no card in the message' };
     const recipient = message.recipient;
     if (!recipient) return { failed: true, reason: 'no recipient' };
@@ -209,7 +238,7 @@ export function teamsHandlers(options: TeamsDeliveryOptions): Record<string, Del
         .catch((e: Error) => log.warn({ outboxId: message.id, err: e?.name }, 'delivery: posted card not recorded'));
     }
     return outcome;
-  };
+  }
 
-  return { card };
+  return { card, 'case-view': caseView };
 }

@@ -3,7 +3,7 @@ import { createDispatcher, Dispatcher, DispatcherOptions } from '../src/delivery
 import { Recipient, releaseWaiting } from '../src/delivery/outbox';
 import { ConversationStore } from '../src/storage/conversations';
 import { Database } from '../src/storage/database';
-import { teamsHandlers } from './delivery';
+import { teamsHandlers, TeamsDeliveryOptions } from './delivery';
 import { log } from './log';
 
 /**
@@ -16,11 +16,12 @@ export function startDeliveryLoop(options: {
   adapter: BotAdapter;
   appId: string;
   conversations?: ConversationStore;
+  render?: TeamsDeliveryOptions['render'];
   dispatcher?: Partial<Omit<DispatcherOptions, 'db' | 'handlers'>>;
 }): Dispatcher {
   const dispatcher = createDispatcher({
     db: options.db,
-    handlers: teamsHandlers({ adapter: options.adapter, appId: options.appId, db: options.db, conversations: options.conversations }),
+    handlers: teamsHandlers({ adapter: options.adapter, appId: options.appId, db: options.db, conversations: options.conversations, render: options.render }),
     destination: 'teams',
     log,
     ...options.dispatcher,

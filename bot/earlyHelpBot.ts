@@ -7,6 +7,8 @@ const OUT_OF_DATE_CARD = () => noticeCard({ title: 'That card is out of date. Ty
 import { AdaptiveCard, attachment, CARD_CONTENT_TYPE } from './cards/template';
 import { runCommand } from './commands';
 import { log } from './log';
+import type { Dispatcher } from '../src/delivery/dispatcher';
+import { deliverWaiting } from './deliveryLoop';
 import { Notifier } from './notifier';
 import { BotServices } from './services';
 import { Turn } from './turn';
@@ -23,6 +25,7 @@ export class EarlyHelpBot extends TeamsActivityHandler {
   constructor(
     private readonly services: BotServices,
     private readonly notifier: Notifier,
+    private readonly delivery: Pick<Dispatcher, 'poke'>,
   ) {
     super();
     this.onMessage(async (context, next) => {
@@ -90,6 +93,7 @@ export class EarlyHelpBot extends TeamsActivityHandler {
       context,
       services: this.services,
       notifier: this.notifier,
+      delivery: this.delivery,
       actor,
       // Whose action it is belongs in the key: an activity id is only unique within its conversation,
       // and the case log also checks the case and the kind of event before treating it as a repeat.
@@ -125,6 +129,8 @@ export class EarlyHelpBot extends TeamsActivityHandler {
     if (this.remembered.get(activity.conversation.id) === key) return;
     await this.services.conversations.save({ conversationId: activity.conversation.id, staffId: staff?.id ?? null, conversationType: type, reference: reference as Record<string, unknown> });
     this.remembered.set(activity.conversation.id, key);
+    // A person reached for the first time (or again): what waited for them can go.
+    if (staff) await deliverWaiting(this.services.db, this.delivery, { staffId: staff.id });
   }
 
   private async welcome(context: TurnContext): Promise<void> {
@@ -135,9 +141,14 @@ export class EarlyHelpBot extends TeamsActivityHandler {
       if (context.activity.type === 'installationUpdate') await this.sendCard(context, unknownUserCard(this.services.administratorContact));
       return;
     }
+    // Opened again (perhaps after the bot was removed and its reference dropped): store it afresh.
+    this.remembered.delete(context.activity.conversation.id);
     await this.remember(context, actor);
-    if (!(await this.services.conversations.claimWelcome(context.activity.conversation.id))) return;
-    await this.sendCard(context, welcomeCard());
+    const welcome = await this.services.conversations.claimWelcome(context.activity.conversation.id);
+    if (welcome) await this.sendCard(context, welcomeCard());
+    // What waited for this person (or chat) goes now, oldest first, after the welcome.
+    await deliverWaiting(this.services.db, this.delivery, personal && actor ? { staffId: actor.id } : { conversationId: context.activity.conversation.id });
+    if (!welcome) return;
     log.info({ conversationId: context.activity.conversation.id }, 'welcomed');
   }
 

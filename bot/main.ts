@@ -5,6 +5,7 @@ import { createAdapter } from './adapter';
 import { BotConfig, botConfigFromEnv } from './config';
 import { seedDemo } from './demo';
 import { startDeliveryLoop } from './deliveryLoop';
+import { renderCaseView } from './caseViews';
 import { EarlyHelpBot } from './earlyHelpBot';
 import { log } from './log';
 import { Notifier } from './notifier';
@@ -31,10 +32,10 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
   const services = createBotServices(db);
   if (config.localMode && env.EARLYHELP_DEMO !== 'off' && (await seedDemo(services))) log.info('local mode: demo team and cases written');
   const adapter = createAdapter(config);
-  const bot = new EarlyHelpBot(services, new Notifier(adapter, config.appId, services.conversations));
+  const delivery = startDeliveryLoop({ db, adapter, appId: config.appId, conversations: services.conversations, render: (message) => renderCaseView(services, message) });
+  const bot = new EarlyHelpBot(services, new Notifier(adapter, config.appId, services.conversations), delivery);
   const server = await startServer({ config, adapter, bot, database: db, host: env.HOST ?? '127.0.0.1' });
   log.info({ url: server.url, localMode: config.localMode }, 'bot listening');
-  const delivery = startDeliveryLoop({ db, adapter, appId: config.appId, conversations: services.conversations });
   return {
     server,
     services,

@@ -1,5 +1,6 @@
 import type { TurnContext } from 'botbuilder';
 import { StaffMember } from '../src/staff';
+import type { Dispatcher } from '../src/delivery/dispatcher';
 import { Notifier } from './notifier';
 import { BotServices } from './services';
 
@@ -8,6 +9,8 @@ export interface Turn {
   context: TurnContext;
   services: BotServices;
   notifier: Notifier;
+  /** The outbox's sender: poked after a change queues a message, so it goes at once. */
+  delivery: Pick<Dispatcher, 'poke'>;
   actor: StaffMember;
   /** A key for anything this turn writes, so that a retried activity records nothing twice. */
   idempotencyKey: string | undefined;

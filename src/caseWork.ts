@@ -6,6 +6,8 @@ import { allocationEmail } from './allocationEmail';
 import { StaffMember } from './staff';
 import { CaseLog, CaseRecord, DuplicateReferenceError, retryOnConflict } from './storage/caseLog';
 import { enqueue } from './storage/outbox';
+import { enqueue as enqueueMessage, NewMessage } from './delivery/outbox';
+import { Database } from './storage/database';
 import { StaffDirectory } from './storage/staffDirectory';
 
 /**
@@ -88,7 +90,7 @@ function checkChildren(children: AllocationInput['children'], allocatedOn: Local
 }
 
 /** A manager allocates a new case to a worker in their team (seed 000: Case Allocation). */
-export async function allocateCase(ctx: CaseWorkContext, actor: StaffMember, input: AllocationInput, idempotencyKey?: string): Promise<CaseRecord> {
+export async function allocateCase(ctx: CaseWorkContext, actor: StaffMember, input: AllocationInput, idempotencyKey?: string, notify?: (worker: StaffMember) => (caseId: string) => NewMessage[]): Promise<CaseRecord> {
   if (actor.role !== 'manager' || !actor.active) throw new AccessDeniedError('allocate', String(input.reference || 'new'));
   const reference = String(input.reference ?? '').trim().toUpperCase();
   if (!REFERENCE.test(reference)) throw new CaseWorkError('reference', 'Case reference must be 3 to 31 letters, digits or dashes, e.g. EH-2041.');
@@ -118,7 +120,10 @@ export async function allocateCase(ctx: CaseWorkContext, actor: StaffMember, inp
         actor: actor.id,
         idempotencyKey,
         // The e-mail is queued with the allocation, or neither happens.
-        alsoInTransaction: (tx, record) => enqueue(tx, { kind: 'allocation-email', caseId: record.caseId, payload: { ...email } }),
+        alsoInTransaction: async (tx, record) => {
+          await enqueue(tx, { kind: 'allocation-email', caseId: record.caseId, payload: { ...email } });
+          for (const m of notify?.(worker)(record.caseId) ?? []) await enqueueMessage(tx, m);
+        },
         allocation: {
           type: 'allocated',
           by: actor.id,
@@ -183,6 +188,7 @@ async function recordWorkOnce(
   action: WorkAction,
   input: Record<string, unknown>,
   idempotencyKey?: string,
+  notify?: Notify,
 ): Promise<CaseRecord> {
   const replayed = await ctx.caseLog.replayOf(idempotencyKey, { caseId, type: WORK_EVENTS[action], by: actor.id });
   if (replayed) return replayed;
@@ -251,7 +257,24 @@ async function recordWorkOnce(
       break;
     }
   }
-  return appending(() => ctx.caseLog.append(caseId, record.version, [event], { actor: actor.id, idempotencyKey, previous: record }));
+  return appendNotifying(ctx, actor, record, state, event, idempotencyKey, notify);
+}
+
+/**
+ * Who must hear of a change, decided from the case as it stood (directory lookups done before the
+ * write): the messages are queued in the outbox in the same transaction as the event, or neither
+ * happens. The core decides whom; how a message looks and travels is the caller's.
+ */
+export type Notify = (before: { record: CaseRecord; state: CaseState }, event: NewCaseEvent) => Promise<NewMessage[]>;
+
+async function appendNotifying(ctx: CaseWorkContext, actor: StaffMember, record: CaseRecord, state: CaseState, event: NewCaseEvent, idempotencyKey: string | undefined, notify: Notify | undefined): Promise<CaseRecord> {
+  const messages = notify ? await notify({ record, state }, event) : [];
+  const alsoInTransaction = messages.length
+    ? async (tx: Database) => {
+        for (const m of messages) await enqueueMessage(tx, m);
+      }
+    : undefined;
+  return appending(() => ctx.caseLog.append(record.caseId, record.version, [event], { actor: actor.id, idempotencyKey, previous: record, alsoInTransaction }));
 }
 
 export type CafDecision = 'approve' | 'return' | 'reassess';
@@ -276,6 +299,7 @@ async function decideCafOnce(
   decision: CafDecision,
   comments: string,
   idempotencyKey?: string,
+  notify?: Notify,
 ): Promise<CaseRecord> {
   const replayed = await ctx.caseLog.replayOf(idempotencyKey, { caseId, type: DECISION_EVENTS[decision], by: actor.id });
   if (replayed) return replayed;
@@ -301,5 +325,5 @@ async function decideCafOnce(
     if (!text) throw new CaseWorkError('comments', 'Give the new evidence of need or risk when directing a re-assessment.');
     event = { type: 'caf-reassessment-directed', by: actor.id, effectiveOn: today, data: { reason: text } };
   }
-  return appending(() => ctx.caseLog.append(caseId, record.version, [event], { actor: actor.id, idempotencyKey, previous: record }));
+  return appendNotifying(ctx, actor, record, state, event, idempotencyKey, notify);
 }

@@ -370,3 +370,9 @@ export async function countByStatus(db: Database): Promise<Record<OutboxStatus, 
   for (const r of rows) counts[r.status] = r.n;
   return counts;
 }
+
+/** Where the message queued under this key stands (delivered, waiting ...), or null if there is none. */
+export async function statusByDedupeKey(db: Database, dedupeKey: string): Promise<string | null> {
+  const [row] = await db.query<{ status: string }>('SELECT status FROM outbox WHERE dedupe_key = $1', [dedupeKey]);
+  return row?.status ?? null;
+}

@@ -14,7 +14,10 @@ beforeAll(async () => {
   b = await botUnderTest(t.db);
   for (const m of [MORGAN, DUTY, SAM, ALEX, JO]) await b.install(m);
 });
-afterAll(async () => t?.dispose());
+afterAll(async () => {
+  await b?.delivery.stop();
+  await t?.dispose();
+});
 beforeEach(() => {
   b.today.value = '2026-11-23';
 });
@@ -174,6 +177,30 @@ describe('the worker records from the case card', () => {
     const { status, card } = await b.execute(SAM, 'launchRockets', {});
     expect(status).toBe(200);
     expect(textOf(card)).toContain('That card is out of date.');
+  });
+});
+
+describe('every card reaches its person', () => {
+  test('allocated to a worker who has never opened the bot: the manager is told the truth, and the case card arrives once when the worker opens it', async () => {
+    const newcomer = { id: '88888888-8888-4888-8888-888888888888', name: 'Nia Newcomer', email: 'nia@council.example', role: 'worker' as const, team: 'North', lineManager: MORGAN.id, capacityPoints: 20, active: true };
+    await b.services.directory.save([newcomer], 'test');
+    const form = allocation({ leadProfessional: newcomer.id });
+    const { card, sent } = await b.execute(MORGAN, 'allocateCase', form);
+    expect(textOf(card)).toContain('Nia Newcomer will get the case card when they next open Early Help in Teams');
+    expect(sent).toEqual([]);
+    const opened = await b.install(newcomer);
+    const cards = opened.filter((s) => textOf(cardOf(s)).includes(`Case ${form.reference} has been allocated to you by Morgan Reid.`));
+    expect(cards).toHaveLength(1);
+    expect(cards[0].activity.summary).toBe(`Case ${form.reference}`);
+    expect(await b.install(newcomer)).toEqual([]);
+    const [say] = await b.say(newcomer, 'help');
+    expect(textOf(cardOf(say))).not.toContain(form.reference);
+  });
+
+  test('allocated to a worker who has the bot: the manager is told the worker has the card', async () => {
+    const { card, sent } = await b.execute(MORGAN, 'allocateCase', allocation());
+    expect(textOf(card)).toContain('Sam Patel has the case card');
+    expect(sent.filter((s) => s.conversationId === personalChatOf(SAM))).toHaveLength(1);
   });
 });
 

@@ -20,7 +20,10 @@ beforeAll(async () => {
   b = await botUnderTest(t.db, [...TEAM, ADA]);
   for (const m of [MORGAN, DUTY, SAM, ALEX, JO, SOUTH, ADA]) await b.install(m);
 });
-afterAll(async () => t?.dispose());
+afterAll(async () => {
+  await b?.delivery.stop();
+  await t?.dispose();
+});
 
 const from = (m: StaffMember) => ({ id: `29:${m.id}`, name: m.name, aadObjectId: m.id });
 

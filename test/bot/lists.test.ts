@@ -58,7 +58,10 @@ beforeAll(async () => {
   ] as NewCaseEvent[]);
   await open('EH-4011', 'Garside', ALEX, '2026-11-09', 12, [{ type: 'closure-requested', effectiveOn: d('2026-11-20'), data: { reason: 'consent-withdrawn', summary: 'Family withdrew consent' } }] as NewCaseEvent[]);
 });
-afterAll(async () => t?.dispose());
+afterAll(async () => {
+  await b?.delivery.stop();
+  await t?.dispose();
+});
 
 interface Row {
   reference: string;

@@ -1,5 +1,8 @@
 import { Activity, ConversationReference, TestAdapter, TurnContext } from 'botbuilder';
+import { renderCaseView } from '../../bot/caseViews';
+import { startDeliveryLoop } from '../../bot/deliveryLoop';
 import { EarlyHelpBot } from '../../bot/earlyHelpBot';
+import { Dispatcher } from '../../src/delivery/dispatcher';
 import { Notifier } from '../../bot/notifier';
 import { BotServices, createBotServices } from '../../bot/services';
 import { AdaptiveCard } from '../../bot/cards/template';
@@ -40,6 +43,7 @@ export class ProactiveTestAdapter extends TestAdapter {
 
 export interface BotUnderTest {
   adapter: ProactiveTestAdapter;
+  delivery: Dispatcher;
   bot: EarlyHelpBot;
   services: BotServices;
   today: { value: string };
@@ -60,17 +64,29 @@ export async function botUnderTest(db: Database, staff: readonly StaffMember[] =
   const today = { value: '2026-11-23' };
   const services = createBotServices(db, { now: () => new Date(`${today.value}T10:00:00Z`) });
   const adapter = new ProactiveTestAdapter();
-  const bot = new EarlyHelpBot(services, new Notifier(adapter, '', services.conversations));
+  // The outbox's sender over the same adapter, as the server runs it: the pacing is Teams' own, and
+  // every turn below waits until what it queued has been delivered (or set to wait).
+  const delivery = startDeliveryLoop({ db, adapter, appId: '', conversations: services.conversations, render: (message) => renderCaseView(services, message), dispatcher: { pollMs: 50 } });
+  const bot = new EarlyHelpBot(services, new Notifier(adapter, '', services.conversations), delivery);
+  const drain = async () => {
+    for (let i = 0; i < 50; i++) {
+      const run = await delivery.runOnce();
+      if (run.claimed === 0 && (await pendingCount(db)) === 0) return;
+      if (run.claimed === 0) await new Promise((r) => setTimeout(r, 20));
+    }
+  };
   let n = 0;
   const from = (m: StaffMember) => ({ id: `29:${m.id}`, name: m.name, aadObjectId: m.id });
   const send = async (activity: Partial<Activity>) => {
     const before = adapter.sent.length;
     await adapter.processActivity({ id: `act-${++n}-${Date.now()}`, channelId: 'msteams', serviceUrl: 'https://smba.example/', recipient: { id: '28:bot', name: 'Early Help' }, ...activity } as Activity, (ctx) => bot.run(ctx));
+    await drain();
     return adapter.sent.slice(before);
   };
   return {
     adapter,
     bot,
+    delivery,
     services,
     today,
     send,
@@ -112,4 +128,10 @@ export function textOf(card: AdaptiveCard): string {
   walk(card.body);
   walk(card.actions);
   return out.join('\n');
+}
+
+/** Messages the outbox still owes (pending, claimed or not). */
+async function pendingCount(db: Database): Promise<number> {
+  const [row] = await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM outbox WHERE status = 'pending' AND kind IN ('card', 'case-view') AND not_before <= now()`);
+  return row.n;
 }
