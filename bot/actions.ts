@@ -182,7 +182,7 @@ const allocate: CardAction = async (turn, data) => {
   try {
     const input = cardInput('allocateCase', data);
     const key = `case-card:${turn.idempotencyKey ?? randomUUID()}`;
-    const record = await allocateCase(turn.services, turn.actor, { ...input, children: parseChildren(input.children) }, turn.idempotencyKey, (worker) => (caseId) => [
+    const record = await allocateCase(turn.services, turn.actor, { ...input, children: parseChildren(input.children) }, turn.idempotencyKey, (worker, caseId) => [
       caseViewMessage({ staffId: worker.id }, caseId, { view: 'case', notice: `Case ${input.reference.toUpperCase()} has been allocated to you by ${turn.actor.name}.` }, key),
     ]);
     const worker = await turn.services.directory.get(caseState(record.events).leadProfessional);

@@ -83,6 +83,7 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
     consentReceived: false,
     attemptsSinceContact: [],
   };
+  let visited = false;
   let medicalReceived = false;
   for (const e of log) {
     switch (e.type) {
@@ -95,16 +96,15 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
         state.cafAwaitingDecision = e;
         break;
       case 'visit':
+        visited = true;
         state.lastVisit = { on: e.effectiveOn, childSeen: e.data.childSeen };
         state.consentReceived ||= e.data.consentForm;
         medicalReceived ||= e.data.medicalForm;
         state.attemptsSinceContact = [];
-        state.formsOutstanding = { consentForm: !state.consentReceived, medicalForm: !medicalReceived };
         break;
       case 'forms-received':
         state.consentReceived ||= e.data.consentForm;
         medicalReceived ||= e.data.medicalForm;
-        state.formsOutstanding = { consentForm: state.formsOutstanding.consentForm && !state.consentReceived, medicalForm: state.formsOutstanding.medicalForm && !medicalReceived };
         break;
       case 'contact-attempted':
         state.attemptsSinceContact.push({ on: e.effectiveOn, method: e.data.method });
@@ -138,5 +138,7 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
         break;
     }
   }
+  // A visit asks for the forms; they are outstanding until one is recorded as returned.
+  state.formsOutstanding = { consentForm: visited && !state.consentReceived, medicalForm: visited && !medicalReceived };
   return state;
 }

@@ -5,8 +5,7 @@ import { ageOn, isLocalDate, LocalDate } from './localDate';
 import { allocationEmail } from './allocationEmail';
 import { StaffMember } from './staff';
 import { CaseLog, CaseRecord, DuplicateReferenceError, retryOnConflict } from './storage/caseLog';
-import { enqueue } from './storage/outbox';
-import { enqueue as enqueueMessage, NewMessage } from './delivery/outbox';
+import { enqueue, NewMessage } from './delivery/outbox';
 import { Database } from './storage/database';
 import { StaffDirectory } from './storage/staffDirectory';
 
@@ -89,8 +88,30 @@ function checkChildren(children: AllocationInput['children'], allocatedOn: Local
   }
 }
 
+/**
+ * A retried request (the same idempotency key) is answered as the first one was, even where the
+ * rules would now refuse it (the CAF it submitted is already awaiting authorisation). Looked up only
+ * when the rules refuse, so a first request costs nothing more; a repeat the rules allow is caught by
+ * the case log's unique key.
+ */
+async function orReplay(ctx: CaseWorkContext, idempotencyKey: string | undefined, expected: Parameters<CaseLog['replayOf']>[1], attempt: () => Promise<CaseRecord>): Promise<CaseRecord> {
+  try {
+    return await attempt();
+  } catch (e) {
+    if (!idempotencyKey || !(e instanceof CaseWorkError || e instanceof AlreadyDecidedError)) throw e;
+    const replayed = await ctx.caseLog.replayOf(idempotencyKey, expected);
+    if (replayed) return replayed;
+    throw e;
+  }
+}
+
 /** A manager allocates a new case to a worker in their team (seed 000: Case Allocation). */
-export async function allocateCase(ctx: CaseWorkContext, actor: StaffMember, input: AllocationInput, idempotencyKey?: string, notify?: (worker: StaffMember) => (caseId: string) => NewMessage[]): Promise<CaseRecord> {
+export function allocateCase(ctx: CaseWorkContext, actor: StaffMember, input: AllocationInput, idempotencyKey?: string, notify?: (worker: StaffMember, caseId: string) => NewMessage[]): Promise<CaseRecord> {
+  const reference = String(input.reference ?? '').trim().toUpperCase();
+  return orReplay(ctx, idempotencyKey, { reference, type: 'allocated', by: actor.id }, () => allocateCaseOnce(ctx, actor, input, idempotencyKey, notify));
+}
+
+async function allocateCaseOnce(ctx: CaseWorkContext, actor: StaffMember, input: AllocationInput, idempotencyKey: string | undefined, notify: ((worker: StaffMember, caseId: string) => NewMessage[]) | undefined): Promise<CaseRecord> {
   if (actor.role !== 'manager' || !actor.active) throw new AccessDeniedError('allocate', String(input.reference || 'new'));
   const reference = String(input.reference ?? '').trim().toUpperCase();
   if (!REFERENCE.test(reference)) throw new CaseWorkError('reference', 'Case reference must be 3 to 31 letters, digits or dashes, e.g. EH-2041.');
@@ -106,8 +127,6 @@ export async function allocateCase(ctx: CaseWorkContext, actor: StaffMember, inp
   if (!worker || !worker.active || worker.team !== actor.team || (worker.role !== 'worker' && worker.role !== 'manager')) {
     throw new CaseWorkError('leadProfessional', 'Choose a worker from your team.');
   }
-  const replayed = await ctx.caseLog.replayOf(idempotencyKey, { reference, type: 'allocated', by: actor.id });
-  if (replayed) return replayed;
   const allocatedOn = ctx.today();
   checkChildren(input.children, allocatedOn);
   const team = await ctx.directory.team(actor.team);
@@ -122,7 +141,7 @@ export async function allocateCase(ctx: CaseWorkContext, actor: StaffMember, inp
         // The e-mail is queued with the allocation, or neither happens.
         alsoInTransaction: async (tx, record) => {
           await enqueue(tx, { kind: 'allocation-email', caseId: record.caseId, payload: { ...email } });
-          for (const m of notify?.(worker)(record.caseId) ?? []) await enqueueMessage(tx, m);
+          for (const m of notify?.(worker, record.caseId) ?? []) await enqueue(tx, m);
         },
         allocation: {
           type: 'allocated',
@@ -177,8 +196,9 @@ const WORK_EVENTS: Record<WorkAction, NewCaseEvent['type']> = {
 
 /** What a worker records from the case card. `input` is the card's data; only known fields are read. */
 export function recordWork(...args: Parameters<typeof recordWorkOnce>): Promise<CaseRecord> {
+  const [ctx, actor, caseId, action, , idempotencyKey] = args;
   // Someone else wrote to the case between our read and our append: read again and re-check.
-  return retryOnConflict(() => recordWorkOnce(...args));
+  return orReplay(ctx, idempotencyKey, { caseId, type: WORK_EVENTS[action], by: actor.id }, () => retryOnConflict(() => recordWorkOnce(...args)));
 }
 
 async function recordWorkOnce(
@@ -190,8 +210,6 @@ async function recordWorkOnce(
   idempotencyKey?: string,
   notify?: Notify,
 ): Promise<CaseRecord> {
-  const replayed = await ctx.caseLog.replayOf(idempotencyKey, { caseId, type: WORK_EVENTS[action], by: actor.id });
-  if (replayed) return replayed;
   const { record, state } = await caseFor(ctx, actor, caseId, action === 'forms-received' ? 'record-forms' : 'log-work');
   if (state.status === 'closed') throw new CaseWorkError('case', `Case ${record.reference} is closed.`);
   const today = ctx.today();
@@ -271,7 +289,7 @@ async function appendNotifying(ctx: CaseWorkContext, actor: StaffMember, record:
   const messages = notify ? await notify({ record, state }, event) : [];
   const alsoInTransaction = messages.length
     ? async (tx: Database) => {
-        for (const m of messages) await enqueueMessage(tx, m);
+        for (const m of messages) await enqueue(tx, m);
       }
     : undefined;
   return appending(() => ctx.caseLog.append(record.caseId, record.version, [event], { actor: actor.id, idempotencyKey, previous: record, alsoInTransaction }));
@@ -287,8 +305,9 @@ const DECISION_EVENTS: Record<CafDecision, NewCaseEvent['type']> = { approve: 'c
  * a stale card or a second click gets "already decided by X at T", never a second decision.
  */
 export function decideCaf(...args: Parameters<typeof decideCafOnce>): Promise<CaseRecord> {
+  const [ctx, actor, caseId, , decision, , idempotencyKey] = args;
   // Two managers deciding at once: the second re-reads and is told who decided first.
-  return retryOnConflict(() => decideCafOnce(...args));
+  return orReplay(ctx, idempotencyKey, { caseId, type: DECISION_EVENTS[decision], by: actor.id }, () => retryOnConflict(() => decideCafOnce(...args)));
 }
 
 async function decideCafOnce(
@@ -301,8 +320,6 @@ async function decideCafOnce(
   idempotencyKey?: string,
   notify?: Notify,
 ): Promise<CaseRecord> {
-  const replayed = await ctx.caseLog.replayOf(idempotencyKey, { caseId, type: DECISION_EVENTS[decision], by: actor.id });
-  if (replayed) return replayed;
   const { record, state } = await caseFor(ctx, actor, caseId, 'decide-caf');
   const pending = state.cafAwaitingDecision;
   if (!pending || pending.id !== submissionId) {

@@ -6,7 +6,7 @@ import { LocalDate } from '../src/localDate';
 import { obligations } from '../src/obligations';
 import { loadPolicy } from '../src/policy';
 import { createCaseLog } from '../src/storage/caseLog';
-import { pendingMessages } from '../src/storage/outbox';
+import { pendingMessages } from '../src/delivery/outbox';
 import { createStaffDirectory } from '../src/storage/staffDirectory';
 import { embeddedDatabase, TestDatabase } from './helpers/database';
 import { ALEX, DUTY, JO, MORGAN, SAM, SOUTH, TEAM } from './helpers/demoStaff';

@@ -376,3 +376,21 @@ export async function statusByDedupeKey(db: Database, dedupeKey: string): Promis
   const [row] = await db.query<{ status: string }>('SELECT status FROM outbox WHERE dedupe_key = $1', [dedupeKey]);
   return row?.status ?? null;
 }
+
+/** A message not yet delivered nor failed (due, held back, or waiting for its recipient), as tests and tools read it. */
+export interface QueuedMessage {
+  id: number;
+  kind: string;
+  caseId?: string;
+  payload: Record<string, unknown>;
+  createdAt: string;
+  attempts: number;
+}
+
+export async function pendingMessages(db: Database, kind?: string): Promise<QueuedMessage[]> {
+  const rows = await db.query<{ id: number; kind: string; case_id: string | null; payload: Record<string, unknown>; created_at: string; attempts: number }>(
+    `SELECT id, kind, case_id, payload, created_at, attempts FROM outbox WHERE status IN ('pending', 'waiting') AND ($1::text IS NULL OR kind = $1) ORDER BY id`,
+    [kind ?? null],
+  );
+  return rows.map((r) => ({ id: r.id, kind: r.kind, caseId: r.case_id ?? undefined, payload: r.payload, createdAt: r.created_at, attempts: r.attempts }));
+}

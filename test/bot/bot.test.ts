@@ -3,7 +3,7 @@ import { embeddedDatabase, TestDatabase } from '../helpers/database';
 import { BotUnderTest, botUnderTest, cardOf, personalChatOf, textOf } from '../helpers/botHarness';
 import { ALEX, DUTY, JO, MORGAN, SAM } from '../helpers/demoStaff';
 import { readReference } from '../helpers/shared';
-import { pendingMessages } from '../../src/storage/outbox';
+import { pendingMessages } from '../../src/delivery/outbox';
 
 let t: TestDatabase;
 let b: BotUnderTest;
