@@ -6,10 +6,10 @@ import { caseViewMessage } from './delivery';
 import { caseState } from '../src/caseState';
 import { CaseNotFoundError, CaseRecord, IdempotencyConflictError, VersionConflictError } from '../src/storage/caseLog';
 import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
-import { cafDecidedCard, CafOutcome, noticeCard, personalChatCard } from './cards/cards';
+import { CafOutcome, noticeCard, personalChatCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
 import { dueCard, myCasesCard, workerCases } from './caseLists';
-import { allocationFormFor, cafAuthorisationCardFor, cafDecider, caseCardFor } from './caseViews';
+import { allocationFormFor, cafAuthorisationCardFor, cafDecidedCardFor, cafDecider, caseCardFor } from './caseViews';
 import { runCommand } from './commands';
 import { log } from './log';
 import { Turn } from './turn';
@@ -100,77 +100,45 @@ async function delivered(turn: Turn, dedupeKey: string): Promise<boolean> {
   return false;
 }
 
-const OUTCOME_WORDS: Record<string, CafOutcome> = { 'caf-authorised': 'approved', 'caf-returned': 'returned', 'caf-reassessment-directed': 're-assessment directed' };
-
 function decide(decision: CafDecision, outcome: CafOutcome): CardAction {
   return async (turn, data) => {
-    let input;
+    let caseId: string;
     try {
-      const ids = cardInput('cafCard', data);
-      try {
-        input = cardInput('decision', data);
-      } catch (e) {
-        if (!(e instanceof CardInputError)) throw e;
-        const { record } = await caseFor(turn.services, turn.actor, ids.caseId, 'read');
-        const card = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: turn.inGroup, message: e.message });
-        return card ?? noticeCard({ title: e.message, summary: `Case ${record.reference}` });
-      }
+      caseId = cardInput('cafCard', data).caseId;
     } catch (e) {
-      const away = outOfReach(e);
-      if (away) return away;
-      throw e;
+      return outOfReach(e) ?? OUT_OF_DATE();
     }
-    const { caseId, submissionId, comments } = input;
     try {
+      const { submissionId, comments } = cardInput('decision', data);
       // The worker sees the decision on their case card: a return or a re-assessment with the manager's words.
       const notice = outcome === 'approved' ? `CAF approved by ${turn.actor.name}.${comments ? ` Comments: ${comments}` : ''}` : `The CAF has come back to you: see ${turn.actor.name}'s words below.`;
       const toWorker: Notify = async ({ record: before, state: was }) => [caseViewMessage({ staffId: was.leadProfessional }, before.caseId, { view: 'case', notice }, `decision-card:${turn.idempotencyKey ?? randomUUID()}`)];
       const record = await decideCaf(turn.services, turn.actor, caseId, submissionId, decision, comments, turn.idempotencyKey, toWorker);
-      if (!record.replayed) turn.delivery.poke();
-      const state = caseState(record.events);
-      const worker = await turn.services.directory.get(state.leadProfessional);
-      const last = record.events.filter((e) => e.type === 'caf-authorised' || e.type === 'caf-returned' || e.type === 'caf-reassessment-directed').at(-1)!;
-      // Comments may speak of the family: they go to the worker's own chat, not onto a card others may see.
-      const decided = cafDecidedCard({ reference: record.reference, outcome, decidedBy: turn.actor.name, decidedAt: formatInstant(last.recordedAt), worker: worker?.name ?? 'unknown', comments: turn.inGroup ? '' : comments });
-      if (record.replayed) return decided;
-      // Every copy of the authorisation card now shows the decision, for everyone.
-      const everywhere = cafDecidedCard({ reference: record.reference, outcome, decidedBy: turn.actor.name, decidedAt: formatInstant(last.recordedAt), worker: worker?.name ?? 'unknown' });
-      for (const copy of await turn.services.conversations.postedCards('caf-authorisation', submissionId)) {
-        if (copy.activityId !== turn.context.activity.replyToId) await turn.notifier.update(copy.conversationId, copy.activityId, everywhere);
+      if (!record.replayed) {
+        turn.delivery.poke();
+        // Every copy of the authorisation card now shows the decision, for everyone (no comments: others may see it).
+        const everywhere = (await cafDecidedCardFor(turn.services, record))!;
+        for (const copy of await turn.services.conversations.postedCards('caf-authorisation', submissionId)) {
+          if (copy.activityId !== turn.context.activity.replyToId) await turn.notifier.update(copy.conversationId, copy.activityId, everywhere);
+        }
       }
-      return decided;
+      // Comments may speak of the family: they go to the worker's own chat, not onto a card others may see.
+      return (await cafDecidedCardFor(turn.services, record, { comments: turn.inGroup ? '' : comments }))!;
     } catch (e) {
       if (e instanceof AlreadyDecidedError) {
-        const { record, state } = await caseFor(turn.services, turn.actor, caseId, 'read');
-        const worker = await turn.services.directory.get(state.leadProfessional);
-        return cafDecidedCard({
-          reference: record.reference,
-          outcome: OUTCOME_WORDS[e.decision],
-          decidedBy: e.byName,
-          decidedAt: formatInstant(e.at),
-          worker: worker?.name ?? 'unknown',
-          message: `Already decided by ${e.byName} at ${formatInstant(e.at)}.`,
-        });
+        const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
+        return (await cafDecidedCardFor(turn.services, record, { message: (by, at) => `Already decided by ${by} at ${at}.` }))!;
       }
       const away = outOfReach(e);
       if (away) return away;
-      if (e instanceof CaseWorkError) {
+      if (e instanceof CardInputError || e instanceof CaseWorkError) {
         const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
-        const card = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: turn.inGroup, message: e.message, comments });
+        const card = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: turn.inGroup, message: e.message, comments: echoed(data, ['comments'], 4000).comments });
         return card ?? noticeCard({ title: e.message, summary: `Case ${record.reference}` });
       }
       throw e;
     }
   };
-}
-
-/** London wall-clock time of an instant, as people read it: "2026-12-18 14:05". */
-const LONDON_TIME = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
-
-export function formatInstant(iso: string): string {
-  const parts = LONDON_TIME.formatToParts(new Date(iso));
-  const p = (type: string) => parts.find((x) => x.type === type)?.value ?? '';
-  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
 }
 
 const ALLOCATION_FIELDS = ['reference', 'familyName', 'children', 'referralReason', 'source', 'existingPlan', 'leadProfessional', 'caseloadPoints', 'initialActions', 'cafRequired'] as const;
@@ -233,12 +201,7 @@ const refreshCafAuthorisation: CardAction = async (turn, data) => {
     const pending = await cafAuthorisationCardFor(turn.services, record, turn.actor, { inGroup: true });
     if (pending) return pending;
   }
-  const last = state.lastCafDecision;
-  if (last && last.submissionId === submissionId) {
-    const by = await turn.services.directory.get(last.by);
-    const worker = await turn.services.directory.get(state.leadProfessional);
-    return cafDecidedCard({ reference: record.reference, outcome: OUTCOME_WORDS[last.type], decidedBy: by?.name ?? 'a manager', decidedAt: formatInstant(last.recordedAt), worker: worker?.name ?? 'unknown' });
-  }
+  if (state.lastCafDecision?.submissionId === submissionId) return (await cafDecidedCardFor(turn.services, record))!;
   return OUT_OF_DATE();
 };
 
@@ -303,7 +266,10 @@ export const ACTIONS: ReadonlyMap<string, CardAction> = new Map<string, CardActi
   ['openInPersonalChat', openInPersonalChat],
 ]);
 
-/** The handler of a verb, or undefined for anything else (however it is spelled). */
-export function actionFor(verb: unknown): CardAction | undefined {
-  return typeof verb === 'string' ? ACTIONS.get(verb) : undefined;
+/** Anything that is not one of the verbs (however it is spelled): a card from an older version, or made up. */
+const unknownVerb: CardAction = async () => noticeCard({ title: 'That card is out of date. Type "my cases" to see your cases.', summary: 'Out of date card' });
+
+/** The handler of a verb; for anything else, the polite out-of-date answer. */
+export function actionFor(verb: unknown): CardAction {
+  return (typeof verb === 'string' && ACTIONS.get(verb)) || unknownVerb;
 }

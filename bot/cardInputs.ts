@@ -137,6 +137,7 @@ export const CARD_INPUTS = {
   decision: z.object({ caseId: id, submissionId: id, comments: text(4000) }),
   cafCard: z.object({ caseId: id, submissionId: id }),
   personalChat: z.object({ command: text(100) }),
+  workerCases: z.object({ workerId: staffId }),
 } as const;
 
 export type CardInput<K extends keyof typeof CARD_INPUTS> = z.output<(typeof CARD_INPUTS)[K]>;

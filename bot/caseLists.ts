@@ -1,13 +1,15 @@
 import { WorkingDayCalendar } from '../src/calendar';
 import { caseState } from '../src/caseState';
 import { addDays, dayOfWeek, LocalDate } from '../src/localDate';
-import { deadlineOf, Obligation, openObligations, ragOf } from '../src/obligations';
+import { deadlineOf, Obligation, openObligations } from '../src/obligations';
+import { permitsCaseloadOf } from '../src/access';
 import { StaffMember } from '../src/staff';
+import { cardInput } from './cardInputs';
 import { CaseRecord } from '../src/storage/caseLog';
 import { DueStatus, formatDay, OBLIGATION_LABELS } from './cards/labels';
 import { caseListCard, CaseListRow, noticeCard, teamCard, TeamRow } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
-import { mayDecideCaf, obligationsOf } from './caseViews';
+import { dueStatusOf, mayDecideCaf, obligationsOf } from './caseViews';
 import { BotServices } from './services';
 import { Turn } from './turn';
 
@@ -28,13 +30,6 @@ async function caseloadHolders(services: BotServices, viewer: StaffMember): Prom
 /** The open cases a person holds (a worker) or oversees (a manager, Business Support: the team's). */
 export async function casesInView(services: BotServices, viewer: StaffMember): Promise<CaseRecord[]> {
   return services.caseLog.readCaseloads(await caseloadHolders(services, viewer), { actor: viewer.id });
-}
-
-/** Where an obligation stands, in the words of a list: overdue, due today, due soon (within 2 WD) or on track. */
-export function dueStatusOf(o: Obligation, today: LocalDate, calendar: WorkingDayCalendar): DueStatus {
-  if (o.status === 'overdue') return 'overdue';
-  if (o.status === 'due-today' || deadlineOf(o) === today) return 'due-today';
-  return ragOf(o, today, calendar) === 'amber' ? 'due-soon' : 'on-track';
 }
 
 /** Decisions awaiting the viewer first, then overdue, then due today, then the soonest. */
@@ -138,15 +133,16 @@ export async function teamCardFor(services: BotServices, viewer: StaffMember): P
   const workers = (await services.directory.team(viewer.team)).filter((m) => m.role === 'worker');
   const ids = workers.map((w) => w.id);
   const records = await services.caseLog.readCaseloads(ids, { actor: viewer.id });
-  const points = await services.caseLog.caseloadPoints(ids);
   const rows = new Map<string, TeamRow>(
-    workers.map((w) => [w.id, { workerId: w.id, name: w.name, openCases: 0, points: points.get(w.id) ?? 0, capacity: w.capacityPoints, overdue: 0, cafsAwaiting: 0, closuresAwaiting: 0 }]),
+    workers.map((w) => [w.id, { workerId: w.id, name: w.name, openCases: 0, points: 0, capacity: w.capacityPoints, overdue: 0, cafsAwaiting: 0, closuresAwaiting: 0 }]),
   );
+  // The cases read are the ones not closed: their points are the caseload, as the read model sums it.
   for (const record of records) {
     const state = caseState(record.events);
     const row = rows.get(state.leadProfessional);
     if (!row) continue;
     row.openCases += 1;
+    row.points += state.caseloadPoints;
     row.overdue += obligationsOf(services, record.events).filter((o) => o.status === 'overdue').length;
     if (state.cafAwaitingDecision) row.cafsAwaiting += 1;
     if (state.status === 'closure-requested') row.closuresAwaiting += 1;
@@ -154,24 +150,23 @@ export async function teamCardFor(services: BotServices, viewer: StaffMember): P
   return teamCard({ title: `${viewer.team} team`, empty: 'No workers in your team.', workers: [...rows.values()] });
 }
 
-/**
- * Whether the viewer may see a worker's caseload from the team card: a manager of the worker's
- * team, by the staff directory's team membership (decided here, never from what the card carries).
- */
-export function mayViewCaseloadOf(viewer: StaffMember, worker: StaffMember): boolean {
-  return viewer.active && viewer.role === 'manager' && worker.team === viewer.team;
-}
-
 /** One worker's caseload, opened from a manager's team card. */
-export async function workerCasesCard(services: BotServices, viewer: StaffMember, workerId: unknown): Promise<AdaptiveCard> {
-  const id = typeof workerId === 'string' && workerId.length > 0 && workerId.length <= 100 ? workerId : null;
-  const worker = id ? await services.directory.get(id) : null;
+export async function workerCasesCard(services: BotServices, viewer: StaffMember, workerId: string | null): Promise<AdaptiveCard> {
+  const worker = workerId ? await services.directory.get(workerId) : null;
   if (!worker) return noticeCard({ title: 'This card is out of date. Type "team" to see your team.', summary: 'Out of date card' });
   // The same answer whether the worker is in another team or not a worker: nothing of their caseload shows.
-  if (!mayViewCaseloadOf(viewer, worker)) return noticeCard({ title: "A worker's cases are for the managers of their team.", summary: 'Team' });
+  if (!permitsCaseloadOf(viewer, worker)) return noticeCard({ title: "A worker's cases are for the managers of their team.", summary: 'Team' });
   const rows = await caseRows(services, viewer, await services.caseLog.readCaseloads([worker.id], { actor: viewer.id }));
   return caseListCard({ title: `${worker.name}: cases`, empty: `${worker.name} has no open cases.`, cases: rows });
 }
 
 /** The card action `workerCases` (data `{ workerId }`), from a row of the team card. */
-export const workerCases = (turn: Turn, data: Record<string, unknown>): Promise<AdaptiveCard> => workerCasesCard(turn.services, turn.actor, data.workerId);
+export async function workerCases(turn: Turn, data: Record<string, unknown>): Promise<AdaptiveCard> {
+  let workerId: string | null;
+  try {
+    workerId = cardInput('workerCases', data).workerId;
+  } catch {
+    workerId = null;
+  }
+  return workerCasesCard(turn.services, turn.actor, workerId);
+}

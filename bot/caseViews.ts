@@ -1,13 +1,14 @@
-import { CaseEvent } from '../src/caseEvents';
 import { AccessDeniedError, permits } from '../src/access';
-import { caseFor } from '../src/caseWork';
+import { WorkingDayCalendar } from '../src/calendar';
+import { CaseEvent } from '../src/caseEvents';
 import { CafDecisionType, caseState, CaseState } from '../src/caseState';
+import { caseFor } from '../src/caseWork';
 import { ageOn, LocalDate } from '../src/localDate';
-import { formatDay } from './cards/labels';
-import { Obligation, obligations, openObligations, ragOf } from '../src/obligations';
+import { deadlineOf, Obligation, obligations, openObligations, ragOf } from '../src/obligations';
+import { CAF_OUTCOMES, DueStatus, formatDay, formatInstant } from './cards/labels';
 import { isAbsent, StaffMember } from '../src/staff';
 import { CaseNotFoundError, CaseRecord } from '../src/storage/caseLog';
-import { AllocationValues, allocationCard, cafAuthorisationCard, caseCard } from './cards/cards';
+import { AllocationValues, allocationCard, cafAuthorisationCard, cafDecidedCard, caseCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
 import { BotServices } from './services';
 
@@ -24,6 +25,13 @@ function cafText(state: CaseState, owed: Obligation[], today: LocalDate): string
   if (last?.type === 'caf-returned') return 'Required: returned for changes';
   const caf = owed.filter((o) => o.kind === 'caf-assessment').at(-1);
   return caf ? `Required: due ${formatDay(caf.due, today)}` : 'Required: not started';
+}
+
+/** Where an obligation stands, in the words of a list: overdue, due today, due soon (within 2 WD) or on track. */
+export function dueStatusOf(o: Obligation, today: LocalDate, calendar: WorkingDayCalendar): DueStatus {
+  if (o.status === 'overdue') return 'overdue';
+  if (o.status === 'due-today' || deadlineOf(o) === today) return 'due-today';
+  return ragOf(o, today, calendar) === 'amber' ? 'due-soon' : 'on-track';
 }
 
 export function obligationsOf(services: BotServices, events: readonly CaseEvent[]): Obligation[] {
@@ -82,7 +90,7 @@ export async function caseCardFor(services: BotServices, record: CaseRecord, ext
     alerts: alertsOf(state, today),
     obligations: openObligations(owed)
       .slice(0, NEXT_ON_CARD)
-      .map((o) => ({ kind: o.kind, due: formatDay(o.latest ?? o.due, today), rag: ragOf(o, today, services.calendar), dueToday: (o.latest ?? o.due) === today })),
+      .map((o) => ({ kind: o.kind, due: formatDay(deadlineOf(o), today), status: dueStatusOf(o, today, services.calendar) })),
     today,
     lastTafDate: tafs.at(-1)?.effectiveOn,
     // Without a viewer (a card sent to the lead professional) the card is the worker's own.
@@ -184,4 +192,18 @@ export async function renderCaseView(services: BotServices, message: { caseId?: 
     return card ? { card, subjectId: awaiting.id } : null;
   }
   return { card: await caseCardFor(services, record, { notice: typeof payload.notice === 'string' ? payload.notice : undefined, viewer }) };
+}
+
+/**
+ * The card of the last decision on the case's CAF: who decided, when, and for whom. `comments` only
+ * where the viewer alone sees it (never on a copy in a group); `message` says why it is shown again.
+ */
+export async function cafDecidedCardFor(services: BotServices, record: CaseRecord, options: { comments?: string; message?: (by: string, at: string) => string } = {}): Promise<AdaptiveCard | null> {
+  const state = caseState(record.events);
+  const last = state.lastCafDecision;
+  if (!last) return null;
+  const by = (await services.directory.get(last.by))?.name ?? 'a manager';
+  const at = formatInstant(last.recordedAt);
+  const worker = (await services.directory.get(state.leadProfessional))?.name ?? 'unknown';
+  return cafDecidedCard({ reference: record.reference, outcome: CAF_OUTCOMES[last.type], decidedBy: by, decidedAt: at, worker, comments: options.comments, message: options.message?.(by, at) });
 }

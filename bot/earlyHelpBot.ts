@@ -1,9 +1,7 @@
 import { AdaptiveCardInvokeResponse, AdaptiveCardInvokeValue, TeamsActivityHandler, TurnContext } from 'botbuilder';
 import { StaffMember } from '../src/staff';
 import { actionFor } from './actions';
-import { noticeCard, unknownUserCard, welcomeCard } from './cards/cards';
-
-const OUT_OF_DATE_CARD = () => noticeCard({ title: 'That card is out of date. Type "my cases" to see your cases.', summary: 'Out of date card' });
+import { unknownUserCard, welcomeCard } from './cards/cards';
 import { AdaptiveCard, attachment, CARD_CONTENT_TYPE } from './cards/template';
 import { runCommand } from './commands';
 import { log } from './log';
@@ -66,16 +64,14 @@ export class EarlyHelpBot extends TeamsActivityHandler {
     const data = rawData as Record<string, unknown>;
     const actor = await this.identify(context);
     await this.remember(context, actor);
-    const action = actionFor(verb);
-    const card = !actor ? unknownUserCard(this.services.administratorContact) : action ? await action(this.turn(context, actor), data) : OUT_OF_DATE_CARD();
+    const card = actor ? await actionFor(verb)(this.turn(context, actor), data) : unknownUserCard(this.services.administratorContact);
     return { statusCode: 200, type: CARD_CONTENT_TYPE, value: card as never };
   }
 
   /** Action.Submit (older clients): the same handler; the card is replaced where the client allows it. */
   private async submitFallback(context: TurnContext, actor: StaffMember): Promise<void> {
     const data = context.activity.value as Record<string, unknown>;
-    const action = actionFor(data.verb);
-    const card = action ? await action(this.turn(context, actor), data) : OUT_OF_DATE_CARD();
+    const card = await actionFor(data.verb)(this.turn(context, actor), data);
     if (context.activity.replyToId) {
       try {
         await context.updateActivity({ type: 'message', id: context.activity.replyToId, summary: card.fallbackText, attachments: [attachment(card)] });
@@ -129,8 +125,8 @@ export class EarlyHelpBot extends TeamsActivityHandler {
     if (this.remembered.get(activity.conversation.id) === key) return;
     await this.services.conversations.save({ conversationId: activity.conversation.id, staffId: staff?.id ?? null, conversationType: type, reference: reference as Record<string, unknown> });
     this.remembered.set(activity.conversation.id, key);
-    // A person reached for the first time (or again): what waited for them can go.
-    if (staff) await deliverWaiting(this.services.db, this.delivery, { staffId: staff.id });
+    // A person or chat reached for the first time (or again): what waited for them can go.
+    await deliverWaiting(this.services.db, this.delivery, staff ? { staffId: staff.id } : { conversationId: activity.conversation.id });
   }
 
   private async welcome(context: TurnContext): Promise<void> {
@@ -144,11 +140,8 @@ export class EarlyHelpBot extends TeamsActivityHandler {
     // Opened again (perhaps after the bot was removed and its reference dropped): store it afresh.
     this.remembered.delete(context.activity.conversation.id);
     await this.remember(context, actor);
-    const welcome = await this.services.conversations.claimWelcome(context.activity.conversation.id);
-    if (welcome) await this.sendCard(context, welcomeCard());
-    // What waited for this person (or chat) goes now, oldest first, after the welcome.
-    await deliverWaiting(this.services.db, this.delivery, personal && actor ? { staffId: actor.id } : { conversationId: context.activity.conversation.id });
-    if (!welcome) return;
+    if (!(await this.services.conversations.claimWelcome(context.activity.conversation.id))) return;
+    await this.sendCard(context, welcomeCard());
     log.info({ conversationId: context.activity.conversation.id }, 'welcomed');
   }
 

@@ -35,6 +35,14 @@ export function permits(actor: StaffMember, action: CaseAction, c: CaseAccessFac
   }
 }
 
+/**
+ * Whether a person may see another's whole caseload (a manager's team card opening a worker's
+ * list): a manager of that person's team. Decided from the staff directory, never from a card.
+ */
+export function permitsCaseloadOf(viewer: StaffMember, holder: StaffMember): boolean {
+  return viewer.active && viewer.role === 'manager' && holder.team === viewer.team;
+}
+
 export class AccessDeniedError extends Error {
   constructor(readonly action: CaseAction, readonly reference: string) {
     super(`You cannot ${ACTION_WORDS[action]} case ${reference}.`);

@@ -1,6 +1,6 @@
 import { LocalDate } from '../../src/localDate';
-import { Obligation, Rag } from '../../src/obligations';
-import { DUE_TODAY, DueStatus, GOOD_ASSESSMENT_CHECKLIST, OBLIGATION_LABELS, RAG_WORDS, STATUS_WORDS } from './labels';
+import { Obligation } from '../../src/obligations';
+import { CafOutcome, DueStatus, GOOD_ASSESSMENT_CHECKLIST, OBLIGATION_LABELS, STATUS_WORDS } from './labels';
 import { AdaptiveCard, expandCard } from './template';
 
 /** Each card is a template in cards/ plus a typed function that builds its data. */
@@ -90,7 +90,7 @@ export interface CaseCardData {
   decision?: { title: string; comments: string };
   /** What needs the worker's attention beyond the deadlines (a child not seen, forms outstanding). */
   alerts: string[];
-  obligations: Array<{ kind: Obligation['kind']; due: string; rag: Rag; dueToday: boolean }>;
+  obligations: Array<{ kind: Obligation['kind']; due: string; status: DueStatus }>;
   today: LocalDate;
   lastTafDate?: LocalDate;
   canLogWork: boolean;
@@ -108,10 +108,7 @@ export function caseCard(data: CaseCardData): AdaptiveCard {
     children: data.children.map((line) => ({ line })),
     alerts: data.alerts.map((text) => ({ text })),
     lastTafDate: data.lastTafDate ?? data.today,
-    obligations: data.obligations.map((o) => {
-      const word = o.dueToday ? DUE_TODAY : RAG_WORDS[o.rag];
-      return { label: OBLIGATION_LABELS[o.kind], due: o.due, ragText: word.text, ragColor: word.color };
-    }),
+    obligations: data.obligations.map((o) => ({ label: OBLIGATION_LABELS[o.kind], due: o.due, ragText: STATUS_WORDS[o.status].text, ragColor: STATUS_WORDS[o.status].color })),
   });
 }
 
@@ -146,7 +143,7 @@ export function cafAuthorisationCard(data: CafAuthorisationCardData): AdaptiveCa
   return card;
 }
 
-export type CafOutcome = 'approved' | 'returned' | 're-assessment directed';
+export type { CafOutcome } from './labels';
 
 export interface CafDecidedCardData {
   reference: string;

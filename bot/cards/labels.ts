@@ -1,5 +1,6 @@
 import { dayOfWeek, LocalDate } from '../../src/localDate';
-import type { ObligationKind, Rag } from '../../src/obligations';
+import type { CafDecisionType } from '../../src/caseState';
+import type { ObligationKind } from '../../src/obligations';
 
 /** Obligation kinds in the words on a worker's card. */
 export const OBLIGATION_LABELS: Record<ObligationKind, string> = {
@@ -42,15 +43,9 @@ export const STATUS_WORDS: Record<DueStatus, StatusWord> = {
   'awaiting-you': { text: '🟣 Awaiting you', cue: '🟣', color: 'Default' },
 };
 
-/** Red / amber / green as a word with its colour cue: never colour alone. */
-export const RAG_WORDS: Record<Rag, StatusWord> = {
-  red: STATUS_WORDS.overdue,
-  amber: STATUS_WORDS['due-soon'],
-  green: STATUS_WORDS['on-track'],
-};
-
-/** Something due today: amber, but said as it is. */
-export const DUE_TODAY: { text: string; color: 'Attention' | 'Warning' | 'Good' | 'Default' } = STATUS_WORDS['due-today'];
+/** A CAF decision in the words of the decided card ("CAF approved: case EH-1003"). */
+export const CAF_OUTCOMES = { 'caf-authorised': 'approved', 'caf-returned': 'returned', 'caf-reassessment-directed': 're-assessment directed' } as const satisfies Record<CafDecisionType, string>;
+export type CafOutcome = (typeof CAF_OUTCOMES)[CafDecisionType];
 
 /** The good-assessment checklist of seed 000 / 002, at hand when a manager authorises a CAF. */
 export const GOOD_ASSESSMENT_CHECKLIST = [
@@ -77,4 +72,13 @@ export function formatDay(date: LocalDate, today: LocalDate): string {
   const [year, month, day] = date.split('-').map(Number);
   const words = `${DAYS[dayOfWeek(date)]} ${day} ${MONTHS[month - 1]}`;
   return year === Number(today.slice(0, 4)) ? words : `${words} ${year}`;
+}
+
+/** London wall-clock time of an instant, as people read it: "2026-12-18 14:05". */
+const LONDON_TIME = new Intl.DateTimeFormat('en-GB', { timeZone: 'Europe/London', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', hour12: false });
+
+export function formatInstant(iso: string): string {
+  const parts = LONDON_TIME.formatToParts(new Date(iso));
+  const p = (type: string) => parts.find((x) => x.type === type)?.value ?? '';
+  return `${p('year')}-${p('month')}-${p('day')} ${p('hour')}:${p('minute')}`;
 }

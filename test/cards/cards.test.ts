@@ -62,9 +62,9 @@ const EXAMPLES: Array<[string, AdaptiveCard, { reference?: string }]> = [
       decision: { title: 'CAF returned by Morgan Reid on Thu 26 Nov', comments: `Add ${CHILD}'s voice` },
       alerts: ['The child was not seen at the visit on Wed 25 Nov: the next visit should see the child.', 'Outstanding: consent form (Business Support marks them received).'],
       obligations: [
-        { kind: 'telephone-contact', due: 'Wed 25 Nov', rag: 'red', dueToday: false },
-        { kind: 'taf-review', due: 'Mon 15 Feb 2027', rag: 'amber', dueToday: false },
-        { kind: 'caf-assessment', due: 'Thu 26 Nov', rag: 'amber', dueToday: true },
+        { kind: 'telephone-contact', due: 'Wed 25 Nov', status: 'overdue' },
+        { kind: 'taf-review', due: 'Mon 15 Feb 2027', status: 'due-soon' },
+        { kind: 'caf-assessment', due: 'Thu 26 Nov', status: 'due-today' },
       ],
       today: d('2026-11-26'),
       canLogWork: true,
