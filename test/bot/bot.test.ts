@@ -7,7 +7,6 @@ import { pendingMessages } from '../../src/delivery/outbox';
 
 let t: TestDatabase;
 let b: BotUnderTest;
-let n = 0;
 
 beforeAll(async () => {
   t = await embeddedDatabase();
@@ -22,25 +21,8 @@ beforeEach(() => {
   b.today.value = '2026-11-23';
 });
 
-const allocation = (extra: Record<string, unknown> = {}) => ({
-  reference: `EH-${3000 + ++n}`,
-  familyName: 'Fernsby',
-  children: 'Tallulah Fernsby, 2019-04-02\nRex Fernsby',
-  referralReason: 'Attendance',
-  source: 'referral',
-  leadProfessional: SAM.id,
-  caseloadPoints: '6',
-  initialActions: 'Call mum',
-  cafRequired: 'true',
-  ...extra,
-});
-
-async function allocated(extra: Record<string, unknown> = {}) {
-  const form = allocation(extra);
-  const result = await b.execute(MORGAN, 'allocateCase', form);
-  const [row] = await t.db.query<{ id: string }>('SELECT id FROM cases WHERE reference = $1', [form.reference]);
-  return { ...result, caseId: row?.id, reference: form.reference };
-}
+const allocation = (extra: Record<string, unknown> = {}) => b.allocationForm(extra);
+const allocated = (extra: Record<string, unknown> = {}) => b.allocate(MORGAN, extra);
 
 describe('install and commands', () => {
   test('installing sends one welcome card; reloading the chat (another install and conversationUpdate) sends none', async () => {

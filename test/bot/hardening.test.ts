@@ -13,7 +13,6 @@ const ADA: StaffMember = { id: '77777777-0000-4000-8000-000000000077', name: 'Ad
 
 let t: TestDatabase;
 let b: BotUnderTest;
-let n = 0;
 
 beforeAll(async () => {
   t = await serverDatabase();
@@ -27,26 +26,8 @@ afterAll(async () => {
 
 const from = (m: StaffMember) => ({ id: `29:${m.id}`, name: m.name, aadObjectId: m.id });
 
-const allocation = (extra: Record<string, unknown> = {}) => ({
-  reference: `EH-${7000 + ++n}`,
-  familyName: 'Fernsby',
-  children: 'Tallulah Fernsby, 2019-04-02',
-  referralReason: 'Attendance',
-  source: 'referral',
-  leadProfessional: SAM.id,
-  caseloadPoints: '6',
-  initialActions: 'Call mum',
-  cafRequired: 'true',
-  ...extra,
-});
-
-async function allocated(extra: Record<string, unknown> = {}) {
-  const form = allocation(extra);
-  const result = await b.execute(MORGAN, 'allocateCase', form);
-  const [row] = await t.db.query<{ id: string }>('SELECT id FROM cases WHERE reference = $1', [form.reference]);
-  if (!row) throw new Error(`not allocated: ${textOf(result.card)}`);
-  return { ...result, caseId: row.id, reference: form.reference };
-}
+const allocation = (extra: Record<string, unknown> = {}) => b.allocationForm(extra);
+const allocated = (extra: Record<string, unknown> = {}) => b.allocate(MORGAN, extra);
 
 async function eventsOf(caseId: string): Promise<string[]> {
   const rows = await t.db.query<{ type: string }>('SELECT type FROM case_events WHERE case_id = $1 ORDER BY sequence', [caseId]);

@@ -1,5 +1,4 @@
-import Ajv from 'ajv';
-import { readReference } from '../helpers/shared';
+import { cardSchemaValidator, parseWarnings, walkCard } from '../helpers/adaptiveCards';
 import {
   allocationCard,
   cafAuthorisationCard,
@@ -15,8 +14,6 @@ import {
 import { AdaptiveCard } from '../../bot/cards/template';
 import { LocalDate } from '../../src/localDate';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const AC = require('adaptivecards/dist/adaptivecards.js');
 
 const d = (s: string) => s as LocalDate;
 const FAMILY = 'Fernsby';
@@ -89,26 +86,8 @@ const EXAMPLES: Array<[string, AdaptiveCard, { reference?: string }]> = [
   ['my cases, none', caseListCard({ title: 'Your cases', empty: 'You have no open cases.', cases: [] }), {}],
 ];
 
-function schemaValidator() {
-  const schema = JSON.parse(readReference('adaptive-cards/adaptive-card-1.5.0.schema.json'));
-  schema.$id = schema.id;
-  delete schema.id;
-  const ajv = new Ajv({ strict: false, allErrors: true });
-  // eslint-disable-next-line @typescript-eslint/no-require-imports
-  ajv.addMetaSchema(require('ajv/dist/refs/json-schema-draft-06.json'));
-  return ajv.compile(schema);
-}
-
-function walk(node: unknown, visit: (n: Record<string, unknown>) => void): void {
-  if (Array.isArray(node)) node.forEach((n) => walk(n, visit));
-  else if (node && typeof node === 'object') {
-    visit(node as Record<string, unknown>);
-    Object.values(node).forEach((v) => walk(v, visit));
-  }
-}
-
 describe('Adaptive Cards', () => {
-  const validate = schemaValidator();
+  const validate = cardSchemaValidator();
 
   test.each(EXAMPLES)('%s validates against the Adaptive Card 1.5 schema', (_name, card) => {
     const ok = validate(card);
@@ -117,20 +96,13 @@ describe('Adaptive Cards', () => {
   });
 
   test.each(EXAMPLES)('%s parses without warnings in the adaptivecards library', (_name, card) => {
-    const context = new AC.SerializationContext();
-    const parsed = new AC.AdaptiveCard();
-    parsed.parse(card, context);
-    const events = [];
-    for (let i = 0; i < context.eventCount; i++) events.push(context.getEventAt(i).message);
-    expect(events).toEqual([]);
-    const validation = parsed.validateProperties();
-    expect(validation.validationEvents.map((e: { message: string }) => e.message)).toEqual([]);
+    expect(parseWarnings(card)).toEqual([]);
   });
 
   test.each(EXAMPLES)('%s is fully expanded, declares version 1.5 at most, and its actions carry their verb for the Submit fallback', (_name, card) => {
     expect(JSON.stringify(card)).not.toContain('${');
     expect(Number(card.version)).toBeLessThanOrEqual(1.5);
-    walk(card, (n) => {
+    walkCard(card, (n) => {
       if (n.type === 'Action.Execute') {
         expect(typeof n.verb).toBe('string');
         expect((n.data as Record<string, unknown>).verb).toBe(n.verb);
@@ -165,7 +137,7 @@ describe('Adaptive Cards', () => {
   test('the allocation form shows each worker with points against capacity, and keeps what was entered when re-shown', () => {
     const card = EXAMPLES.find(([n]) => n.startsWith('allocation re-shown'))![1];
     const inputs: Record<string, Record<string, unknown>> = {};
-    walk(card, (n) => {
+    walkCard(card, (n) => {
       if (typeof n.id === 'string') inputs[n.id] = n;
     });
     expect((inputs.leadProfessional.choices as Array<{ title: string }>)[0].title).toBe('Sam Patel (14 / 20 points)');

@@ -1,7 +1,5 @@
 import { list, retry } from '../../src/delivery/outbox';
-import { LoopbackConnector, startConnector } from '../helpers/connector';
-import { serverDatabase, TestDatabase } from '../helpers/database';
-import { deliveriesByLabel, DeliveryProcess, installPeople, queueBurst, spawnDeliveryServer } from './processes';
+import { deliveriesByLabel, DeliveryProcess, deliveryRig, installPeople, queueBurst } from './processes';
 
 /**
  * The delivery server killed with SIGKILL at random points while it delivers a burst of cards,
@@ -15,29 +13,16 @@ const CARDS = 100;
 const KILLS = 15;
 const LEASE_MS = '1000';
 
-let t: TestDatabase;
-let connector: LoopbackConnector;
-const running: DeliveryProcess[] = [];
-beforeAll(async () => {
-  t = await serverDatabase();
-  connector = await startConnector();
-});
-afterAll(async () => {
-  for (const p of running) p.kill();
-  await connector?.close();
-  await t?.dispose();
-});
+const rig = deliveryRig();
 
 function server(): DeliveryProcess {
-  const p = spawnDeliveryServer(t.url!, { LEASE_MS, BATCH: '8', CLAIMER: `crash-${running.length}` });
-  running.push(p);
-  return p;
+  return rig.spawn({ LEASE_MS, BATCH: '8', CLAIMER: `crash-${rig.running.length}` });
 }
 
-/** Kills `p` at a random point: a random time after it starts, or just after one of the next few cards reaches the connector. */
+/** Kills `p` at a random point: a random time after it starts, or just after one of the next few cards reaches the rig.connector. */
 function killAtRandom(p: DeliveryProcess): Promise<string> {
   return new Promise((resolve) => {
-    const startCount = connector.received.length;
+    const startCount = rig.connector.received.length;
     const afterCards = 1 + Math.floor(Math.random() * 6);
     const byTime = 20 + Math.random() * 500;
     let done = false;
@@ -51,15 +36,15 @@ function killAtRandom(p: DeliveryProcess): Promise<string> {
     };
     const timer = setTimeout(() => kill('timer'), byTime);
     const watch = setInterval(() => {
-      if (connector.received.length - startCount >= afterCards) setTimeout(() => kill('after a card'), Math.random() * 5);
+      if (rig.connector.received.length - startCount >= afterCards) setTimeout(() => kill('after a card'), Math.random() * 5);
     }, 1);
     void p.exited.then(() => kill('exited by itself'));
   });
 }
 
 test(`a burst of ${CARDS} cards, the server SIGKILLed ${KILLS} times at random while delivering: none twice, none lost`, async () => {
-  await installPeople(t.db, connector, PEOPLE);
-  const rows = await queueBurst(t.db, PEOPLE, CARDS);
+  await installPeople(rig.t.db, rig.connector, PEOPLE);
+  const rows = await queueBurst(rig.t.db, PEOPLE, CARDS);
 
   let kills = 0;
   const how: Record<string, number> = {};
@@ -84,9 +69,9 @@ test(`a burst of ${CARDS} cards, the server SIGKILLed ${KILLS} times at random w
   }
   for (const spare of spares) spare.kill();
 
-  const counts = deliveriesByLabel(connector);
+  const counts = deliveriesByLabel(rig.connector);
   const duplicates = [...counts.values()].filter((n) => n > 1).length;
-  const statuses = await t.db.query<{ id: number; status: string; send_started_at: string | null }>('SELECT id, status, send_started_at FROM outbox ORDER BY id');
+  const statuses = await rig.t.db.query<{ id: number; status: string; send_started_at: string | null }>('SELECT id, status, send_started_at FROM outbox ORDER BY id');
   const delivered = statuses.filter((r) => r.status === 'delivered');
   const inDoubt = statuses.filter((r) => r.status === 'failed' && r.send_started_at !== null);
   const inDoubtArrived = inDoubt.filter((r) => counts.get(rows.get(r.id)!.label) === 1);
@@ -95,18 +80,18 @@ test(`a burst of ${CARDS} cards, the server SIGKILLed ${KILLS} times at random w
   expect(statuses.length).toBe(CARDS);
   expect(delivered.length + inDoubt.length).toBe(CARDS); // nothing else: no row lost, none failed for another reason
   for (const r of delivered) expect(counts.get(rows.get(r.id)!.label)).toBe(1);
-  expect((await list(t.db, { failed: true })).every((e) => e.inDoubt)).toBe(true);
+  expect((await list(rig.t.db, { failed: true })).every((e) => e.inDoubt)).toBe(true);
 
   // A person checks each in-doubt card: those that did not arrive are sent again.
   const toRetry = inDoubt.filter((r) => !counts.has(rows.get(r.id)!.label));
-  for (const r of toRetry) expect(await retry(t.db, r.id)).toEqual({ retried: true, wasInDoubt: true });
+  for (const r of toRetry) expect(await retry(rig.t.db, r.id)).toEqual({ retried: true, wasInDoubt: true });
   if (toRetry.length > 0) {
     const last = server();
     await last.ready;
     last.go();
     expect((await last.exited).drained).toBe(true);
   }
-  const finalCounts = deliveriesByLabel(connector);
+  const finalCounts = deliveriesByLabel(rig.connector);
   for (const { label } of rows.values()) expect(finalCounts.get(label)).toBe(1);
 
   // The figures, for the record.
@@ -120,7 +105,7 @@ test(`a burst of ${CARDS} cards, the server SIGKILLed ${KILLS} times at random w
       inDoubt: inDoubt.length,
       inDoubtThatHadArrived: inDoubtArrived.length,
       inDoubtRetriedByHand: toRetry.length,
-      requestsToConnector: connector.received.length,
+      requestsToConnector: rig.connector.received.length,
     }),
   );
 }, 120_000);

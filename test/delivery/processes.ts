@@ -3,7 +3,8 @@ import path from 'node:path';
 import { enqueueCard } from '../../bot/delivery';
 import { createConversationStore } from '../../src/storage/conversations';
 import { Database } from '../../src/storage/database';
-import { LoopbackConnector } from '../helpers/connector';
+import { LoopbackConnector, startConnector } from '../helpers/connector';
+import { serverDatabase, TestDatabase } from '../helpers/database';
 
 const FIXTURE = path.join(__dirname, 'fixtures', 'deliveryServer.ts');
 
@@ -86,4 +87,37 @@ export function deliveriesByLabel(connector: LoopbackConnector): Map<string, num
   const counts = new Map<string, number>();
   for (const r of connector.delivered) counts.set(String(r.body.summary), (counts.get(String(r.body.summary)) ?? 0) + 1);
   return counts;
+}
+
+/** What a delivery test file works with: its own PostgreSQL schema, a loopback Teams connector, and the servers it spawns. */
+export interface DeliveryRig {
+  t: TestDatabase;
+  connector: LoopbackConnector;
+  /** Delivery servers spawned so far, killed after the file if still running. */
+  running: DeliveryProcess[];
+  spawn(env?: Record<string, string>): DeliveryProcess;
+}
+
+/** Sets up (beforeAll) and ends (afterAll) a test file's database, connector and delivery servers. */
+export function deliveryRig(): DeliveryRig {
+  const rig: DeliveryRig = {
+    t: undefined as unknown as TestDatabase,
+    connector: undefined as unknown as LoopbackConnector,
+    running: [],
+    spawn(env = {}) {
+      const p = spawnDeliveryServer(rig.t.url!, env);
+      rig.running.push(p);
+      return p;
+    },
+  };
+  beforeAll(async () => {
+    rig.t = await serverDatabase();
+    rig.connector = await startConnector();
+  });
+  afterAll(async () => {
+    for (const p of rig.running) p.kill();
+    await rig.connector?.close();
+    await rig.t?.dispose();
+  });
+  return rig;
 }

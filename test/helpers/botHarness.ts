@@ -9,7 +9,7 @@ import { AdaptiveCard } from '../../bot/cards/template';
 import { Database } from '../../src/storage/database';
 import { createStaffDirectory } from '../../src/storage/staffDirectory';
 import { StaffMember } from '../../src/staff';
-import { TEAM } from './demoStaff';
+import { SAM, TEAM } from './demoStaff';
 
 export interface Sent {
   conversationId: string;
@@ -55,6 +55,10 @@ export interface BotUnderTest {
   execute(member: StaffMember, verb: string, data: Record<string, unknown>, conversation?: { id: string; conversationType: string }): Promise<{ status: number; card: AdaptiveCard; sent: Sent[] }>;
   /** Installs the bot in a member's personal chat (stores the reference; welcome). */
   install(member: StaffMember): Promise<Sent[]>;
+  /** An allocation form as a manager fills it in (a fictional family, a new reference each time), with `extra` fields over it. */
+  allocationForm(extra?: Record<string, unknown>): Record<string, unknown> & { reference: string };
+  /** A manager allocates a case from the form; fails the test if no case was opened. */
+  allocate(manager: StaffMember, extra?: Record<string, unknown>): Promise<{ status: number; card: AdaptiveCard; sent: Sent[]; caseId: string; reference: string }>;
 }
 
 export const personalChatOf = (m: StaffMember) => `personal:${m.id}`;
@@ -83,7 +87,20 @@ export async function botUnderTest(db: Database, staff: readonly StaffMember[] =
     await drain();
     return adapter.sent.slice(before);
   };
-  return {
+  let references = 0;
+  const allocationForm = (extra: Record<string, unknown> = {}) => ({
+    reference: `EH-${3000 + ++references}`,
+    familyName: 'Fernsby',
+    children: 'Tallulah Fernsby, 2019-04-02\nRex Fernsby',
+    referralReason: 'Attendance',
+    source: 'referral',
+    leadProfessional: SAM.id,
+    caseloadPoints: '6',
+    initialActions: 'Call mum',
+    cafRequired: 'true',
+    ...extra,
+  });
+  const harness: BotUnderTest = {
     adapter,
     bot,
     delivery,
@@ -104,7 +121,16 @@ export async function botUnderTest(db: Database, staff: readonly StaffMember[] =
       const response = sent.find((s) => s.activity.type === 'invokeResponse')!.activity.value as { status: number; body: { statusCode: number; value: AdaptiveCard } };
       return { status: response.body.statusCode, card: response.body.value, sent: sent.filter((s) => s.activity.type !== 'invokeResponse') };
     },
+    allocationForm,
+    async allocate(manager, extra = {}) {
+      const form = allocationForm(extra);
+      const result = await harness.execute(manager, 'allocateCase', form);
+      const [row] = await db.query<{ id: string }>('SELECT id FROM cases WHERE reference = $1', [form.reference]);
+      if (!row) throw new Error(`not allocated: ${textOf(result.card)}`);
+      return { ...result, caseId: row.id, reference: form.reference };
+    },
   };
+  return harness;
 }
 
 /** The Adaptive Card in a sent message. */
