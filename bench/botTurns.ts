@@ -85,7 +85,11 @@ export async function benchBotTurns(): Promise<string[]> {
         for (const concurrency of LEVELS) {
           const cardLoad = { url: bot.server.url, concurrency, kind: 'card-action' as const, serviceUrl: connector.url, aadObjectId: DEMO_STAFF.worker.id, caseIds: cases.map((c) => c.id) };
           await load(cardLoad); // warm-up pass, not reported
-          lines.push(`card action round trip (${engine}, event written), ${concurrency} clients: ${show(await load(cardLoad))}`);
+          const before = await recordedEvents(bot, stamp);
+          const figures = await load(cardLoad);
+          // Every turn counted must have written its event: a refused action (a card re-shown) is not the round trip measured.
+          const written = (await recordedEvents(bot, stamp)) - before;
+          lines.push(`card action round trip (${engine}, event written), ${concurrency} clients: ${show(figures)}; ${written} events written`);
         }
       } finally {
         await bot.close();
@@ -101,6 +105,14 @@ export async function benchBotTurns(): Promise<string[]> {
     fs.rmSync(dataDir, { recursive: true, force: true });
   }
   return lines;
+}
+
+async function recordedEvents(bot: RunningBot, stamp: string): Promise<number> {
+  const [row] = await bot.services.db.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM case_events e JOIN cases c ON c.id = e.case_id WHERE c.reference LIKE $1 AND e.type = 'case-recorded'`,
+    [`BENCH-${stamp}-%`],
+  );
+  return row.n;
 }
 
 if (require.main === module) {
