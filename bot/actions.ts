@@ -1,6 +1,6 @@
 import { AccessDeniedError } from '../src/access';
 import { randomUUID } from 'node:crypto';
-import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError, decideCaf, Notify, recordWork, WorkAction } from '../src/caseWork';
+import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError, decideCaf, Notify, OverCapacityError, recordWork, WorkAction } from '../src/caseWork';
 import { statusByDedupeKey } from '../src/delivery/outbox';
 import { caseViewMessage } from './delivery';
 import { caseState } from '../src/caseState';
@@ -141,7 +141,7 @@ function decide(decision: CafDecision, outcome: CafOutcome): CardAction {
   };
 }
 
-const ALLOCATION_FIELDS = ['reference', 'familyName', 'children', 'referralReason', 'source', 'existingPlan', 'leadProfessional', 'caseloadPoints', 'initialActions', 'cafRequired'] as const;
+const ALLOCATION_FIELDS = ['reference', 'familyName', 'children', 'referralReason', 'source', 'existingPlan', 'leadProfessional', 'caseloadPoints', 'initialActions', 'cafRequired', 'allocatedOn', 'referredOn'] as const;
 
 const allocate: CardAction = async (turn, data) => {
   if (turn.actor.role !== 'manager') return noticeCard({ title: 'Only managers allocate cases.', summary: 'Allocation' });
@@ -164,6 +164,7 @@ const allocate: CardAction = async (turn, data) => {
       reference: record.reference,
     });
   } catch (e) {
+    if (e instanceof OverCapacityError) return allocationFormFor(turn.services, turn.actor, values, e.message, { worker: e.worker, total: e.check.total, capacity: e.check.capacity });
     if (e instanceof CardInputError || e instanceof CaseWorkError) return allocationFormFor(turn.services, turn.actor, values, e.message);
     if (e instanceof IdempotencyConflictError) return outOfReach(e)!;
     throw e;

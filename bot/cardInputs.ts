@@ -40,6 +40,9 @@ const LABELS: Record<string, string> = {
   command: 'Command',
   outcome: 'Outcome',
   method: 'How it was tried',
+  allocatedOn: 'Date allocated',
+  referredOn: 'Date of referral',
+  confirmedTotal: 'Allocate anyway',
 };
 
 /** Free text: a string, at most `max` characters, storable, trimmed. Absent is empty. */
@@ -77,6 +80,15 @@ const points = z.union([z.number(), z.string().trim().regex(/^\d{1,3}$/, 'must b
   }
   return n;
 });
+
+/** A date input left empty sends "": no date. */
+const optionalDate = z.union([z.literal(''), date]).optional().transform((v) => (v ? v : undefined));
+
+/** A confirmation toggle carries the total it confirms ("" when not ticked). */
+const confirmation = z
+  .union([z.literal(''), z.number().int().min(0).max(100000), z.string().trim().regex(/^\d{1,6}$/, 'is not a total this bot offered')], { error: 'is not a total this bot offered' })
+  .optional()
+  .transform((v) => (v === '' || v === undefined ? undefined : Number(v)));
 
 const MAX_CHILDREN = 20;
 
@@ -121,6 +133,9 @@ export const CARD_INPUTS = {
     caseloadPoints: points,
     initialActions: text(4000),
     cafRequired: toggle,
+    allocatedOn: optionalDate,
+    referredOn: optionalDate,
+    confirmedTotal: confirmation,
   }),
   caseOnly: z.object({ caseId: id }),
   work: z.object({

@@ -8,7 +8,7 @@ import { deadlineOf, Obligation, obligations, openObligations, ragOf } from '../
 import { CAF_OUTCOMES, DueStatus, formatDay, formatInstant } from './cards/labels';
 import { isAbsent, StaffMember } from '../src/staff';
 import { CaseNotFoundError, CaseRecord } from '../src/storage/caseLog';
-import { AllocationValues, allocationCard, cafAuthorisationCard, cafDecidedCard, caseCard } from './cards/cards';
+import { AllocationCardData, AllocationValues, allocationCard, cafAuthorisationCard, cafDecidedCard, caseCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
 import { BotServices } from './services';
 
@@ -101,14 +101,16 @@ export async function caseCardFor(services: BotServices, record: CaseRecord, ext
   });
 }
 
-export async function allocationFormFor(services: BotServices, manager: StaffMember, values?: AllocationValues, message?: string): Promise<AdaptiveCard> {
+/** The team's workers with the points they carry, for a choice of worker (allocation, reallocation). */
+export async function workersWithPoints(services: BotServices, manager: StaffMember): Promise<Array<{ id: string; name: string; points: number; capacity: number }>> {
   const team = (await services.directory.team(manager.team)).filter((m) => m.role === 'worker');
   const points = await services.caseLog.caseloadPoints(team.map((m) => m.id));
-  return allocationCard({
-    workers: team.map((m) => ({ id: m.id, name: m.name, points: points.get(m.id) ?? 0, capacity: m.capacityPoints })),
-    values,
-    message,
-  });
+  return team.map((m) => ({ id: m.id, name: m.name, points: points.get(m.id) ?? 0, capacity: m.capacityPoints }));
+}
+
+/** The allocation form; with `confirm`, re-shown asking the manager to confirm a worker past capacity. */
+export async function allocationFormFor(services: BotServices, manager: StaffMember, values?: AllocationValues, message?: string, confirm?: AllocationCardData['confirm']): Promise<AdaptiveCard> {
+  return allocationCard({ workers: await workersWithPoints(services, manager), values, message, today: services.today(), confirm });
 }
 
 /**

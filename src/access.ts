@@ -6,7 +6,7 @@ import { StaffMember } from './staff';
  * team's cases to check forms and keep the tracking sheet), an administrator the directory only.
  * Decided on the server from the case and the user, never from anything a card carries.
  */
-export type CaseAction = 'read' | 'log-work' | 'record-forms' | 'decide-caf' | 'approve-closure' | 'allocate' | 'reallocate';
+export type CaseAction = 'read' | 'log-work' | 'record-forms' | 'decide-caf' | 'approve-closure' | 'allocate' | 'reallocate' | 'supervise';
 
 /** What access is judged on: the case's lead professional, its manager, and the team it sits in. */
 export interface CaseAccessFacts {
@@ -26,6 +26,8 @@ export function permits(actor: StaffMember, action: CaseAction, c: CaseAccessFac
       if (action === 'allocate') return actor.team === c.team;
       // A manager never authorises a CAF on a case they hold as lead professional themselves.
       if (action === 'decide-caf' || action === 'approve-closure') return teamCase && !ownCase;
+      // Supervision is of the lead professional by a manager of the team, never of oneself.
+      if (action === 'supervise') return teamCase && !ownCase;
       return teamCase || ownCase;
     case 'business-support':
       // Business Support checks the forms in and keeps the tracking sheet (seed 000).
@@ -58,4 +60,5 @@ const ACTION_WORDS: Record<CaseAction, string> = {
   'approve-closure': 'approve the closure of',
   allocate: 'allocate',
   reallocate: 'reallocate',
+  supervise: 'record supervision on',
 };

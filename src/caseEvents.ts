@@ -12,6 +12,9 @@ const localDate = z.string().refine(isLocalDate, { message: 'must be a real date
 const staffId = z.string().min(1).max(200);
 const text = (max: number) => z.string().trim().max(max).refine(isStorableText, { message: UNSTORABLE_TEXT_MESSAGE });
 
+/** A manager's confirmation that a worker takes a case past their capacity, with the numbers they saw. */
+const capacityConfirmed = z.object({ total: z.number().int().min(0).max(100000), capacity: z.number().int().min(0).max(100000) });
+
 /** Where a case came from. CIN / SGCP step-downs arrive with a plan already (DOMAIN.md). */
 export const REFERRAL_SOURCES = ['referral', 'cin-step-down', 'sgcp-step-down', 'self-referral', 'other'] as const;
 export type ReferralSource = (typeof REFERRAL_SOURCES)[number];
@@ -52,12 +55,17 @@ export const eventDataSchemas = {
     source: z.enum(REFERRAL_SOURCES),
     /** CIN / SGCP step-downs carry the CAF Support Plan they arrive with. */
     existingPlan: text(8000).optional(),
+    /** The day the referral came in, where the manager gave it: the allocation cannot be before it. */
+    referredOn: localDate.optional(),
+    /** The manager confirmed allocating past the worker's capacity: the worker's points after it, and their capacity. */
+    capacityConfirmed: capacityConfirmed.optional(),
   }),
   reallocated: z.object({
     leadProfessional: staffId,
     manager: staffId.optional(),
     caseloadPoints: z.number().int().min(0).max(100).optional(),
     reason: text(2000).optional(),
+    capacityConfirmed: capacityConfirmed.optional(),
   }),
   'telephone-contact-made': z.object({ note: text(4000).optional() }),
   /**
@@ -89,6 +97,7 @@ export const eventDataSchemas = {
   'minutes-shared': z.object({ tafDate: localDate }),
   'needs-escalated': z.object({ reason: text(4000).optional() }),
   'needs-deescalated': z.object({ reason: text(4000).optional() }),
+  /** A case discussed at the worker's supervision on `effectiveOn` (one event a case discussed). */
   'supervision-held': z.object({ supervisor: staffId.optional() }),
   'supervision-record-returned': z.object({ supervisionDate: localDate }),
   'supervision-record-authorised': z.object({ supervisionDate: localDate }),

@@ -48,6 +48,18 @@ export interface CaseState {
   consentReceived: boolean;
   /** Contacts tried and not reached since the last contact made. */
   attemptsSinceContact: Array<{ on: LocalDate; method: string }>;
+  /** Supervisions at which the case was discussed, oldest first, with where each record stands. */
+  supervisions: Supervision[];
+}
+
+export interface Supervision {
+  on: LocalDate;
+  /** The supervising manager who recorded it. */
+  by: string;
+  /** The record returned to the worker (seed 000: within 10 WD). */
+  returnedOn?: LocalDate;
+  /** The record authorised (seed 000: within 20 WD). */
+  authorisedOn?: LocalDate;
 }
 
 export class CaseNotAllocatedError extends Error {
@@ -82,6 +94,7 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
     formsOutstanding: { consentForm: false, medicalForm: false },
     consentReceived: false,
     attemptsSinceContact: [],
+    supervisions: [],
   };
   let visited = false;
   let medicalReceived = false;
@@ -124,6 +137,16 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
           state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, on: e.effectiveOn, submissionId: '', comments: decisionComments(e) };
         }
         break;
+      case 'supervision-held':
+        state.supervisions.push({ on: e.effectiveOn, by: e.data.supervisor ?? e.by });
+        break;
+      case 'supervision-record-returned':
+      case 'supervision-record-authorised': {
+        const held = state.supervisions.find((s) => s.on === e.data.supervisionDate);
+        if (held && e.type === 'supervision-record-returned') held.returnedOn ??= e.effectiveOn;
+        if (held && e.type === 'supervision-record-authorised') held.authorisedOn ??= e.effectiveOn;
+        break;
+      }
       case 'closure-requested':
         if (state.status === 'open') state.status = 'closure-requested';
         break;

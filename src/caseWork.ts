@@ -3,6 +3,7 @@ import { CLOSURE_REASONS, CONTACT_METHODS, ContactMethod, InvalidEventError, New
 import { CafDecisionType, caseState, CaseState } from './caseState';
 import { ageOn, isLocalDate, LocalDate } from './localDate';
 import { allocationEmail } from './allocationEmail';
+import { CapacityAfter, capacityAfter, confirmationCovers } from './capacity';
 import { StaffMember } from './staff';
 import { CaseLog, CaseRecord, DuplicateReferenceError, retryOnConflict } from './storage/caseLog';
 import { enqueue, NewMessage } from './delivery/outbox';
@@ -49,17 +50,52 @@ export interface AllocationInput {
   caseloadPoints: number;
   initialActions: string;
   cafRequired: boolean;
+  /** The day the case was allocated (default today): a case allocated yesterday and recorded today. */
+  allocatedOn?: string;
+  /** The day the referral came in, if known: the allocation cannot be before it. */
+  referredOn?: string;
+  /** The total the manager confirmed when allocating past the worker's capacity. */
+  confirmedTotal?: number;
 }
 
-const REFERENCE = /^[A-Z0-9][A-Z0-9-]{2,30}$/;
+/**
+ * The worker would carry more points than their capacity: the manager is asked to confirm, shown
+ * the new total. Nothing is written until they do.
+ */
+export class OverCapacityError extends CaseWorkError {
+  constructor(readonly worker: string, readonly check: CapacityAfter) {
+    super('confirmedTotal', `${worker} would carry ${check.total} points, past their capacity of ${check.capacity} (now ${check.current}). Confirm to allocate anyway.`);
+    this.name = 'OverCapacityError';
+  }
+}
 
-function requireDate(value: unknown, field: string, label: string): LocalDate {
+/** Checks a worker's capacity for a case of `points`; over capacity without the matching confirmation is refused. */
+export async function checkCapacity(ctx: CaseWorkContext, worker: StaffMember, points: number, confirmedTotal: number | undefined): Promise<CapacityAfter> {
+  const current = (await ctx.caseLog.caseloadPoints([worker.id])).get(worker.id) ?? 0;
+  const check = capacityAfter(current, points, worker.capacityPoints);
+  if (!confirmationCovers(check, confirmedTotal)) throw new OverCapacityError(worker.name, check);
+  return check;
+}
+
+/** The allocation date: today unless given; never in the future, never before the referral. */
+function allocationDate(input: AllocationInput, today: LocalDate): { allocatedOn: LocalDate; referredOn?: LocalDate } {
+  const referredOn = input.referredOn ? requireDate(input.referredOn, 'referredOn', 'The referral date') : undefined;
+  if (referredOn && referredOn > today) throw new CaseWorkError('referredOn', 'The referral date cannot be in the future.');
+  const allocatedOn = input.allocatedOn ? requireDate(input.allocatedOn, 'allocatedOn', 'The allocation date') : today;
+  if (allocatedOn > today) throw new CaseWorkError('allocatedOn', 'The allocation date cannot be in the future.');
+  if (referredOn && allocatedOn < referredOn) throw new CaseWorkError('allocatedOn', `The allocation date cannot be before the referral (${referredOn}).`);
+  return { allocatedOn, ...(referredOn ? { referredOn } : {}) };
+}
+
+export const REFERENCE = /^[A-Z0-9][A-Z0-9-]{2,30}$/;
+
+export function requireDate(value: unknown, field: string, label: string): LocalDate {
   if (!isLocalDate(value)) throw new CaseWorkError(field, `${label} must be a real date.`);
   return value;
 }
 
 /** A date of something done: not in the future, and not before the case was allocated. */
-function workDate(value: unknown, field: string, label: string, state: CaseState, today: LocalDate): LocalDate {
+export function workDate(value: unknown, field: string, label: string, state: CaseState, today: LocalDate): LocalDate {
   const date = requireDate(value, field, label);
   if (date > today) throw new CaseWorkError(field, `${label} cannot be in the future.`);
   if (date < state.allocatedOn) throw new CaseWorkError(field, `${label} cannot be before the case was allocated (${state.allocatedOn}).`);
@@ -77,7 +113,7 @@ async function appending<T>(write: () => Promise<T>): Promise<T> {
 }
 
 /** Children's dates of birth: real, not in the future, and under 18 on the allocation date (Early Help is for children). */
-function checkChildren(children: AllocationInput['children'], allocatedOn: LocalDate): void {
+export function checkChildren(children: AllocationInput['children'], allocatedOn: LocalDate): void {
   for (const [i, child] of (children ?? []).entries()) {
     const line = `Children, line ${i + 1}`;
     if (!String(child.name ?? '').trim()) throw new CaseWorkError('children', `${line}: give the child\u2019s name before the date of birth.`);
@@ -94,7 +130,7 @@ function checkChildren(children: AllocationInput['children'], allocatedOn: Local
  * when the rules refuse, so a first request costs nothing more; a repeat the rules allow is caught by
  * the case log's unique key.
  */
-async function orReplay(ctx: CaseWorkContext, idempotencyKey: string | undefined, expected: Parameters<CaseLog['replayOf']>[1], attempt: () => Promise<CaseRecord>): Promise<CaseRecord> {
+export async function orReplay(ctx: CaseWorkContext, idempotencyKey: string | undefined, expected: Parameters<CaseLog['replayOf']>[1], attempt: () => Promise<CaseRecord>): Promise<CaseRecord> {
   try {
     return await attempt();
   } catch (e) {
@@ -127,8 +163,9 @@ async function allocateCaseOnce(ctx: CaseWorkContext, actor: StaffMember, input:
   if (!worker || !worker.active || worker.team !== actor.team || (worker.role !== 'worker' && worker.role !== 'manager')) {
     throw new CaseWorkError('leadProfessional', 'Choose a worker from your team.');
   }
-  const allocatedOn = ctx.today();
+  const { allocatedOn, referredOn } = allocationDate(input, ctx.today());
   checkChildren(input.children, allocatedOn);
+  const capacity = await checkCapacity(ctx, worker, points, input.confirmedTotal);
   const team = await ctx.directory.team(actor.team);
   const lineManager = worker.lineManager ? await ctx.directory.get(worker.lineManager) : null;
   const email = allocationEmail({ reference, worker, allocatedBy: actor, lineManager, businessSupport: team.filter((m) => m.role === 'business-support'), caseloadPoints: points });
@@ -148,6 +185,8 @@ async function allocateCaseOnce(ctx: CaseWorkContext, actor: StaffMember, input:
           by: actor.id,
           effectiveOn: allocatedOn,
           data: {
+            ...(referredOn ? { referredOn } : {}),
+            ...(capacity.over ? { capacityConfirmed: { total: capacity.total, capacity: capacity.capacity } } : {}),
             family: { name: input.familyName.trim(), children: (input.children ?? []).map((c) => ({ name: c.name.trim(), ...(c.dateOfBirth ? { dateOfBirth: c.dateOfBirth as LocalDate } : {}) })) },
             referralReason: input.referralReason?.trim() || undefined,
             leadProfessional: worker.id,
@@ -285,7 +324,7 @@ async function recordWorkOnce(
  */
 export type Notify = (before: { record: CaseRecord; state: CaseState }, event: NewCaseEvent) => Promise<NewMessage[]>;
 
-async function appendNotifying(ctx: CaseWorkContext, actor: StaffMember, record: CaseRecord, state: CaseState, event: NewCaseEvent, idempotencyKey: string | undefined, notify: Notify | undefined): Promise<CaseRecord> {
+export async function appendNotifying(ctx: CaseWorkContext, actor: StaffMember, record: CaseRecord, state: CaseState, event: NewCaseEvent, idempotencyKey: string | undefined, notify: Notify | undefined): Promise<CaseRecord> {
   const messages = notify ? await notify({ record, state }, event) : [];
   const alsoInTransaction = messages.length
     ? async (tx: Database) => {

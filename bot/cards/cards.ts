@@ -42,12 +42,18 @@ export interface AllocationValues {
   caseloadPoints?: string | number;
   initialActions?: string;
   cafRequired?: string | boolean;
+  allocatedOn?: string;
+  referredOn?: string;
 }
 
 export interface AllocationCardData {
   workers: Array<{ id: string; name: string; points: number; capacity: number }>;
   values?: AllocationValues;
   message?: string;
+  /** Today in London: the allocation date's default and latest. */
+  today: LocalDate;
+  /** Past the chosen worker's capacity: the new total for the manager to confirm. */
+  confirm?: { worker: string; total: number; capacity: number };
 }
 
 export function allocationCard(data: AllocationCardData): AdaptiveCard {
@@ -63,8 +69,11 @@ export function allocationCard(data: AllocationCardData): AdaptiveCard {
     caseloadPoints: v.caseloadPoints === undefined || v.caseloadPoints === '' || !Number.isFinite(Number(v.caseloadPoints)) ? '' : Number(v.caseloadPoints),
     initialActions: v.initialActions ?? '',
     cafRequired: String(v.cafRequired ?? 'true'),
+    allocatedOn: v.allocatedOn || data.today,
+    referredOn: v.referredOn ?? '',
   };
-  const card = expandCard('allocation', { workers: data.workers, values, message: data.message ?? '' });
+  const confirm = data.confirm ? { worker: data.confirm.worker, total: String(data.confirm.total), capacity: String(data.confirm.capacity) } : { worker: '', total: '', capacity: '' };
+  const card = expandCard('allocation', { workers: data.workers, values, message: data.message ?? '', today: data.today, confirm });
   // An empty number input must have no value at all, not an empty string.
   if (values.caseloadPoints === '') for (const item of card.body as Array<Record<string, unknown>>) if (item.id === 'caseloadPoints') delete item.value;
   return card;

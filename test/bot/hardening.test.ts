@@ -188,7 +188,7 @@ describe('every card input is typed, trimmed and bounded on the server', () => {
   });
 
   test('points as the number input sends them (a string of digits, or a number) are taken', async () => {
-    for (const caseloadPoints of ['16', 16, ' 7 ']) {
+    for (const caseloadPoints of ['2', 2, ' 3 ']) {
       const { card } = await b.execute(MORGAN, 'allocateCase', allocation({ caseloadPoints }));
       expect(textOf(card)).toMatch(/allocated to Sam Patel/);
     }

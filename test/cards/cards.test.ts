@@ -29,15 +29,27 @@ const EXAMPLES: Array<[string, AdaptiveCard, { reference?: string }]> = [
   ['case details asked for in a channel', personalChatCard({ title: 'Case EH-2041: details are for your personal chat.', summary: 'Open in your personal chat', command: 'case EH-2041' }), {}],
   [
     'allocation',
-    allocationCard({ workers: [{ id: 'w1', name: 'Sam Patel', points: 14, capacity: 20 }, { id: 'w2', name: 'Alex Kim', points: 3, capacity: 20 }] }),
+    allocationCard({ today: '2026-11-23' as LocalDate, workers: [{ id: 'w1', name: 'Sam Patel', points: 14, capacity: 20 }, { id: 'w2', name: 'Alex Kim', points: 3, capacity: 20 }] }),
     {},
   ],
   [
     'allocation re-shown with an error and the values entered',
     allocationCard({
+      today: '2026-11-23' as LocalDate,
       workers: [{ id: 'w1', name: 'Sam Patel', points: 14, capacity: 20 }],
       values: { reference: 'EH-2041', familyName: FAMILY, children: `${CHILD}, 2019-04-02`, source: 'cin-step-down', leadProfessional: 'w1', caseloadPoints: 7, cafRequired: false, initialActions: 'x'.repeat(3000) },
       message: 'A CIN or SGCP step-down arrives with a plan: add the CAF Support Plan.',
+    }),
+    {},
+  ],
+  [
+    'allocation past capacity, asking the manager to confirm the new total',
+    allocationCard({
+      today: '2026-11-23' as LocalDate,
+      workers: [{ id: 'w1', name: 'Sam Patel', points: 18, capacity: 20 }],
+      values: { reference: 'EH-2041', familyName: FAMILY, source: 'referral', leadProfessional: 'w1', caseloadPoints: 5, allocatedOn: '2026-11-20' },
+      message: 'Sam Patel would carry 23 points, past their capacity of 20 (now 18). Confirm to allocate anyway.',
+      confirm: { worker: 'Sam Patel', total: 23, capacity: 20 },
     }),
     {},
   ],
