@@ -52,6 +52,12 @@ export function caseViewMessage(to: Recipient, caseId: string, payload: CaseView
   return { kind: 'case-view', recipient: to, caseId, payload: payload as unknown as Record<string, unknown>, dedupeKey };
 }
 
+/** A `card` message for the outbox, for a hook that queues it in the change's transaction: nothing of a family on it. */
+export function cardMessage(to: Recipient, card: AdaptiveCard, caseId?: string, dedupeKey?: string): NewMessage {
+  const payload: CardPayload = { card };
+  return { kind: 'card', recipient: to, caseId, payload: payload as unknown as Record<string, unknown>, dedupeKey };
+}
+
 /** Queues a card for a person or a chat, in the caller's transaction (the change that causes it). */
 export async function enqueueCard(
   tx: Database,
@@ -217,7 +223,7 @@ export function teamsHandlers(options: TeamsDeliveryOptions): Record<string, Del
   const caseView: DeliveryHandler = async (message, control) => {
     if (!options.render) return { failed: true, reason: 'no renderer for case views' };
     const drawn = await options.render(message);
-    if (!drawn) return { failed: true, reason: 'no longer owed' };
+    if (!drawn) return { cancelled: true, reason: 'no longer owed' };
     const payload = message.payload as unknown as CaseViewPayload;
     return deliver(message, control, { card: drawn.card, purpose: payload.view === 'caf-authorisation' ? 'caf-authorisation' : undefined, subjectId: drawn.subjectId ?? payload.subjectId });
   };

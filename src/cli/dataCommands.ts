@@ -1,12 +1,14 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Command } from 'commander';
 import { calendarFor } from '../calendar';
+import { alreadyInCaseLog, CaseImportError, parseCaseImport, readCaseImportJson } from '../caseImport';
 import { londonDateOf } from '../localDate';
 import { obligations } from '../obligations';
 import { DEFAULT_POLICY_FILE, loadPolicy } from '../policy';
 import { parseStaffCsv, StaffError, StaffMember, validateStaffMember } from '../staff';
 import { readAudit } from '../storage/audit';
-import { createCaseLog } from '../storage/caseLog';
+import { createCaseLog, DuplicateReferenceError } from '../storage/caseLog';
 import { Database, databaseOptionsFromEnv, openDatabase } from '../storage/database';
 import { migrate, pendingMigrations } from '../storage/migrations';
 import { createStaffDirectory } from '../storage/staffDirectory';
@@ -14,6 +16,15 @@ import type { CliIo } from './main';
 import { parseDateOption } from './deadlines';
 import { table } from './table';
 import { UsageError } from './usageError';
+
+/** A file named on the command line, or a usage error saying why it cannot be read. */
+function readInput(file: string): string {
+  try {
+    return fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    throw new UsageError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+}
 
 /** Commands that read or change the database: migrate, staff, cases, case, audit. */
 export function registerDataCommands(program: Command, io: CliIo): void {
@@ -55,12 +66,7 @@ export function registerDataCommands(program: Command, io: CliIo): void {
     .argument('<file>', 'CSV with columns id,name,email,role,team,lineManager,capacityPoints[,active]')
     .description('add or update staff from a CSV file, all or nothing')
     .action((file: string) => {
-      let text: string;
-      try {
-        text = fs.readFileSync(file, 'utf8');
-      } catch (e) {
-        throw new UsageError(`${file}: cannot be read (${(e as NodeJS.ErrnoException).code ?? 'error'})`);
-      }
+      const text = readInput(file);
       return withDatabase(async (db) => {
         const directory = createStaffDirectory(db);
         const known = await directory.all();
@@ -134,7 +140,7 @@ export function registerDataCommands(program: Command, io: CliIo): void {
       }),
     );
 
-  program
+  const cases = program
     .command('cases')
     .description('list cases: reference, lead professional, status (no family details)')
     .option('--status <status>', 'open, closure-requested or closed')
@@ -146,6 +152,28 @@ export function registerDataCommands(program: Command, io: CliIo): void {
         io.stdout(table(['reference', 'lead professional', 'manager', 'status', 'allocated', 'version'], rows.map((r) => [r.reference, nameOf(r.leadProfessional), nameOf(r.manager), r.status, r.allocatedOn ?? '', String(r.version)])));
       }),
     );
+
+  cases
+    .command('import')
+    .argument('<file>', 'JSON: { "cases": [ { "reference", "allocatedOn", "leadProfessional", "manager", "caseloadPoints", "cafRequired", "source", "family", "events": [...] } ] }')
+    .description('bring in open cases part way through, each with its allocation and events since, all or nothing')
+    .action((file: string) => {
+      const text = readInput(file);
+      // A file that is not JSON is refused before the database is opened.
+      const document = importFault(file, () => readCaseImportJson(text));
+      return withDatabase(async (db) => {
+        const staff = await createStaffDirectory(db).all();
+        const imported = importFault(file, () => parseCaseImport(document, { staff, today: londonDateOf(io.now()) }));
+        try {
+          await createCaseLog(db).importCases(imported, { actor, file: path.basename(file) });
+        } catch (e) {
+          if (e instanceof DuplicateReferenceError) throw new UsageError(`${file}: ${alreadyInCaseLog(imported, e.reference).message}`);
+          throw e;
+        }
+        const events = imported.reduce((n, c) => n + c.events.length, 0);
+        io.stdout(`imported ${imported.length} cases (${events} events) from ${file}\n`);
+      });
+    });
 
   program
     .command('case')
@@ -205,6 +233,16 @@ export function registerDataCommands(program: Command, io: CliIo): void {
 function namesOf(staff: StaffMember[]): (id: string | null) => string {
   const names = new Map(staff.map((m) => [m.id, m.name]));
   return (id) => (id === null ? '' : (names.get(id) ?? id));
+}
+
+/** A fault in an import file is bad input: exit 2, the file, case, field and reason named. */
+function importFault<T>(file: string, fn: () => T): T {
+  try {
+    return fn();
+  } catch (e) {
+    if (e instanceof CaseImportError) throw new UsageError(`${file}: ${e.message}`);
+    throw e;
+  }
 }
 
 /** Staff validation errors are bad input: exit 2 with the row and field named. */

@@ -1,6 +1,6 @@
 import os from 'node:os';
 import { Database } from '../storage/database';
-import { beginSend, claim, ClaimedMessage, heldUntil, holdDestination, markDelivered, markFailed, markWaiting, retryLater } from './outbox';
+import { beginSend, claim, ClaimedMessage, heldUntil, holdDestination, markCancelled, markDelivered, markFailed, markWaiting, retryLater } from './outbox';
 import { Pacer, PacingLimits, TEAMS_LIMITS } from './pacing';
 
 /**
@@ -34,7 +34,9 @@ export type DeliveryOutcome =
   | { delivered: true; activityId?: string }
   | { retryAfterMs?: number; reason: string; throttled?: boolean }
   | { unreachable: true; reason: string }
-  | { failed: true; reason: string; inDoubt?: boolean };
+  | { failed: true; reason: string; inDoubt?: boolean }
+  /** No longer owed (decided, met or withdrawn meanwhile): never sent, and not a failure. The handler must not have begun a send. */
+  | { cancelled: true; reason: string };
 
 /**
  * What a handler is given besides its message. `begin()` commits that the send is starting (and
@@ -96,6 +98,8 @@ export interface RunSummary {
   retrying: number;
   waiting: number;
   failed: number;
+  /** No longer owed when their turn came: never sent. */
+  cancelled: number;
   /** Set aside by this run's claim: a dead sender had started to send them. */
   inDoubt: number;
   /** Given back unsent (pacing, or stopping), or no longer this sender's. */
@@ -175,7 +179,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       sleepers.add(done);
     });
 
-  type Result = 'delivered' | 'retrying' | 'waiting' | 'failed' | 'skipped';
+  type Result = 'delivered' | 'retrying' | 'waiting' | 'failed' | 'skipped' | 'cancelled';
 
   async function giveBack(m: ClaimedMessage, notBefore: number): Promise<Result> {
     await retryLater(db, { id: m.id, claim: m.claim, notBefore: date(notBefore), now: dbNow() });
@@ -222,6 +226,12 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
     } else if ('unreachable' in outcome) {
       recorded = m.recipient ? (await markWaiting(db, m.recipient, { held, reason: outcome.reason, kinds, now: held.now })) > 0 : await markFailed(db, { ...held, reason: outcome.reason });
       result = m.recipient ? 'waiting' : 'failed';
+    } else if ('cancelled' in outcome && !began) {
+      recorded = await markCancelled(db, { ...held, reason: outcome.reason });
+      result = 'cancelled';
+    } else if ('cancelled' in outcome) {
+      recorded = await markFailed(db, { ...held, reason: `cancelled after the send began: ${outcome.reason}`, inDoubt: true });
+      result = 'failed';
     } else if ('failed' in outcome) {
       recorded = await markFailed(db, { ...held, reason: outcome.reason, inDoubt: outcome.inDoubt });
       result = 'failed';
@@ -248,7 +258,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   }
 
   async function runOnce(): Promise<RunSummary> {
-    const summary: RunSummary = { claimed: 0, delivered: 0, retrying: 0, waiting: 0, failed: 0, inDoubt: 0, skipped: 0 };
+    const summary: RunSummary = { claimed: 0, delivered: 0, retrying: 0, waiting: 0, failed: 0, cancelled: 0, inDoubt: 0, skipped: 0 };
     const hold = await heldUntil(db, destination, { now: dbNow() });
     if (hold) {
       pacer.hold(hold.getTime());

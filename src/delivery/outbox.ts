@@ -33,7 +33,7 @@ import { Database } from '../storage/database';
 /** A person (their personal chat, or mailbox), or a group chat or channel. */
 export type Recipient = { staffId: string } | { conversationId: string };
 
-export type OutboxStatus = 'pending' | 'waiting' | 'delivered' | 'failed';
+export type OutboxStatus = 'pending' | 'waiting' | 'delivered' | 'failed' | 'cancelled';
 
 export interface NewMessage {
   kind: string;
@@ -227,6 +227,19 @@ export async function retryLater(db: Database, held: Held & { notBefore: Date; e
 }
 
 /**
+ * No longer owed, so never sent: the CAF it asked about was decided while it waited, or the reminder
+ * was met before it went. Not a failure: nobody needs to look at it.
+ */
+export async function markCancelled(db: Database, held: Held & { reason: string }): Promise<boolean> {
+  const rows = await db.query(
+    `UPDATE outbox SET status = 'cancelled', cancelled_at = ${NOW(3)}, lease_until = NULL, last_error = $4, send_started_at = NULL
+      WHERE id = $1 AND ${HELD(2)} AND send_started_at IS NULL RETURNING 1`,
+    [held.id, held.claim, at(held.now), held.reason],
+  );
+  return rows.length === 1;
+}
+
+/**
  * Not deliverable, and retrying will not help (refused, or tried too often); or, with `inDoubt`,
  * possibly delivered: either way a person decides (`earlyhelp outbox --failed`, `retry`).
  */
@@ -366,7 +379,7 @@ export async function retry(db: Database, id: number, options: When = {}): Promi
 /** How many rows stand in each status (for the log, a health check and tests). */
 export async function countByStatus(db: Database): Promise<Record<OutboxStatus, number>> {
   const rows = await db.query<{ status: OutboxStatus; n: number }>('SELECT status, count(*)::int AS n FROM outbox GROUP BY status');
-  const counts: Record<OutboxStatus, number> = { pending: 0, waiting: 0, delivered: 0, failed: 0 };
+  const counts: Record<OutboxStatus, number> = { pending: 0, waiting: 0, delivered: 0, failed: 0, cancelled: 0 };
   for (const r of rows) counts[r.status] = r.n;
   return counts;
 }

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { CaseEvent, NewCaseEvent, ValidNewEvent, validateNewEvent } from '../caseEvents';
+import type { ImportedCase } from '../caseImport';
 import { LocalDate } from '../localDate';
 import { recordAudit } from './audit';
 import { summaryChangesOf } from './caseSummary';
@@ -96,6 +97,31 @@ export interface AppendOptions {
   idempotencyKey?: string;
   /** More writes that must land with the events or not at all (e.g. an e-mail queued in the outbox). */
   alsoInTransaction?: (tx: Database, record: CaseRecord) => Promise<void>;
+}
+
+/** Rows a multi-row statement of an import carries: large enough to amortise the round trip, small enough to keep each statement's JSON to a few megabytes. */
+const IMPORT_CASES_PER_STATEMENT = 5000;
+const IMPORT_EVENTS_PER_STATEMENT = 5000;
+
+/**
+ * Runs `sql` over rows [0, count) in chunks, one statement at a time; each chunk's parameters are
+ * built while the server still works on the previous statement (PGlite runs in this thread anyway).
+ */
+async function inChunks(tx: Database, count: number, size: number, paramsOf: (from: number, to: number) => unknown[], sql: string): Promise<void> {
+  let running: Promise<unknown> = Promise.resolve();
+  for (let from = 0; from < count; from += size) {
+    let params: unknown[];
+    try {
+      params = paramsOf(from, Math.min(from + size, count));
+    } catch (e) {
+      await running.catch(() => undefined);
+      throw e;
+    }
+    // Only the synchronous build above runs between starting a statement and awaiting it: its failure is never unhandled.
+    await running;
+    running = tx.query(sql, params);
+  }
+  await running;
 }
 
 export type CaseLog = ReturnType<typeof createCaseLog>;
@@ -216,11 +242,71 @@ export function createCaseLog(db: Database) {
         const set = summarySet([allocation], 2);
         await tx.query(`UPDATE cases SET version = 1${set.sql} WHERE id = $1`, [caseId, ...set.params]);
         const events = await insertEvents(tx, caseId, 0, [allocation], input.idempotencyKey);
+        await tx.query(`INSERT INTO case_reminders (case_id, next_at) VALUES ($1, '-infinity')`, [caseId]);
         await recordAudit(tx, { actor: input.actor, action: 'case.open', caseId, detail: { events: ['allocated'] } });
         const record: CaseRecord = { caseId, reference: input.reference, version: 1, events };
         await input.alsoInTransaction?.(tx, record);
         return record;
       }));
+    },
+
+    /**
+     * Brings in cases part way through (`earlyhelp cases import`; later the add-in's Excel import),
+     * as `parseCaseImport` checked them, all in one transaction: each case with its read model set
+     * from all its events and its version their count, every event marked `imported_by` the actor,
+     * one `case.import` audit row a case. A reference already in the log is refused
+     * (DuplicateReferenceError) and nothing is written: an import never merges into a case.
+     * Rows go in multi-row statements, so a whole authority's caseload takes seconds, not hours.
+     */
+    async importCases(cases: readonly ImportedCase[], opts: { actor: string; file: string }): Promise<Array<{ caseId: string; reference: string; version: number }>> {
+      const seen = new Set<string>();
+      for (const c of cases) {
+        if (c.events[0]?.type !== 'allocated' || c.events.some((e, i) => i > 0 && e.type === 'allocated')) throw new Error(`Case ${c.reference}: an imported case starts with its allocation, and has only that one.`);
+        if (seen.has(c.reference)) throw new DuplicateReferenceError(c.reference);
+        seen.add(c.reference);
+      }
+      const written = cases.map((c) => ({ caseId: randomUUID(), reference: c.reference, version: c.events.length }));
+      if (cases.length === 0) return written;
+      return db.transaction(async (tx) => {
+        const references = cases.map((c) => c.reference);
+        const clashes = new Set((await tx.query<{ reference: string }>('SELECT reference FROM cases WHERE reference = ANY($1::text[])', [references])).map((r) => r.reference));
+        if (clashes.size) throw new DuplicateReferenceError(references.find((r) => clashes.has(r))!);
+        const recordedAt = new Date().toISOString();
+        try {
+          await inChunks(tx, cases.length, IMPORT_CASES_PER_STATEMENT, (from, to) => {
+            const rows = [];
+            for (let i = from; i < to; i++) rows.push({ id: written[i].caseId, reference: written[i].reference, version: written[i].version, ...summaryChangesOf(cases[i].events) });
+            return [JSON.stringify(rows), opts.actor, opts.file];
+          }, `WITH inserted AS (
+                INSERT INTO cases (id, reference, version, lead_professional, manager, caseload_points, status, allocated_on, closed_on)
+                SELECT c.id, c.reference, c.version, c.lead_professional, c.manager, c.caseload_points, c.status, c.allocated_on::date, c.closed_on::date
+                  FROM jsonb_to_recordset($1::jsonb) AS c(id text, reference text, version int, lead_professional text, manager text, caseload_points int, status text, allocated_on text, closed_on text)
+                RETURNING id, version)
+              , reminded AS (INSERT INTO case_reminders (case_id, next_at) SELECT id, '-infinity' FROM inserted)
+              INSERT INTO audit_log (actor, action, case_id, detail) SELECT $2, 'case.import', id, jsonb_build_object('events', version, 'file', $3::text) FROM inserted`);
+        } catch (e) {
+          // Another writer took a reference between our check and our insert.
+          const err = e as { code?: string; detail?: string };
+          if (err.code === '23505') throw new DuplicateReferenceError(/\(reference\)=\((.*)\)/.exec(err.detail ?? '')?.[1] ?? 'in the file');
+          throw e;
+        }
+        // Events flattened across cases, so every statement carries a full chunk however long each log is.
+        const total = cases.reduce((n, c) => n + c.events.length, 0);
+        let i = 0;
+        let j = 0;
+        await inChunks(tx, total, IMPORT_EVENTS_PER_STATEMENT, (from, to) => {
+          const rows = [];
+          for (let k = from; k < to; k++, j++) {
+            while (j >= cases[i].events.length) [i, j] = [i + 1, 0];
+            const e = cases[i].events[j];
+            rows.push({ id: randomUUID(), case_id: written[i].caseId, sequence: j + 1, type: e.type, by_staff: e.by, effective_on: e.effectiveOn, data: e.data });
+          }
+          return [JSON.stringify(rows), recordedAt, opts.actor];
+        }, `INSERT INTO case_events (id, case_id, sequence, type, by_staff, recorded_at, effective_on, data, imported_by)
+            SELECT e.id, e.case_id, e.sequence, e.type, e.by_staff, $2::timestamptz, e.effective_on::date, e.data, $3
+              FROM jsonb_to_recordset($1::jsonb) AS e(id text, case_id text, sequence int, type text, by_staff text, effective_on text, data jsonb)`);
+        return written;
+      });
     },
 
     /**
@@ -243,7 +329,10 @@ export function createCaseLog(db: Database) {
              SELECT e.id, moved.id, e.sequence, e.type, e.by_staff, e.recorded_at::timestamptz, e.effective_on::date, e.data, e.idempotency_key
                FROM moved, jsonb_to_recordset($4::jsonb) AS e(id text, sequence int, type text, by_staff text, recorded_at text, effective_on text, data jsonb, idempotency_key text)
              RETURNING 1),
-           audited AS (INSERT INTO audit_log (actor, action, case_id, detail) SELECT $5, 'case.append', moved.id, $${6 + set.params.length}::jsonb FROM moved)
+           audited AS (INSERT INTO audit_log (actor, action, case_id, detail) SELECT $5, 'case.append', moved.id, $${6 + set.params.length}::jsonb FROM moved),
+           -- The scheduler works the case out again at its next sweep.
+           reminded AS (INSERT INTO case_reminders (case_id, next_at) SELECT moved.id, '-infinity' FROM moved
+                          ON CONFLICT (case_id) DO UPDATE SET next_at = '-infinity', updated_at = now())
            SELECT reference FROM moved`,
           [
             caseId,

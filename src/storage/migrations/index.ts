@@ -1,6 +1,8 @@
 import caseLog from './001_case_log';
 import staffAndBot from './002_staff_and_bot';
 import delivery from './003_delivery';
+import caseImport from './004_case_import';
+import reminders from './005_reminders';
 
 export interface Migration {
   version: number;
@@ -9,4 +11,4 @@ export interface Migration {
 }
 
 /** Every migration, in the order they apply. A migration once released is never edited: add the next one. */
-export const MIGRATIONS: readonly Migration[] = [caseLog, staffAndBot, delivery];
+export const MIGRATIONS: readonly Migration[] = [caseLog, staffAndBot, delivery, caseImport, reminders];
