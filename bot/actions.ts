@@ -2,7 +2,10 @@ import { AccessDeniedError } from '../src/access';
 import { randomUUID } from 'node:crypto';
 import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError, decideCaf, Notify, OverCapacityError, recordWork, WorkAction } from '../src/caseWork';
 import { statusByDedupeKey } from '../src/delivery/outbox';
-import { caseViewMessage } from './delivery';
+import { cardMessage, caseViewMessage } from './delivery';
+import { reallocateCase } from '../src/reallocation';
+import { recordSupervision, SupervisionStage } from '../src/supervision';
+import { supervisionCardFor } from './supervisionViews';
 import { caseState } from '../src/caseState';
 import { CaseNotFoundError, CaseRecord, IdempotencyConflictError, VersionConflictError } from '../src/storage/caseLog';
 import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
@@ -78,7 +81,7 @@ function fieldsOf(data: Record<string, unknown>, dateField: string): Record<stri
 function cafToDecider(turn: Turn): Notify {
   return async ({ record, state }) => {
     const worker = await turn.services.directory.get(state.leadProfessional);
-    const decider = worker ? await cafDecider(turn.services, worker) : null;
+    const decider = worker ? await cafDecider(turn.services, worker, turn.actor.id) : null;
     if (!decider) {
       log.warn({ caseId: record.caseId }, 'no manager to authorise the CAF');
       return [];
@@ -167,6 +170,97 @@ const allocate: CardAction = async (turn, data) => {
     if (e instanceof OverCapacityError) return allocationFormFor(turn.services, turn.actor, values, e.message, { worker: e.worker, total: e.check.total, capacity: e.check.capacity });
     if (e instanceof CardInputError || e instanceof CaseWorkError) return allocationFormFor(turn.services, turn.actor, values, e.message);
     if (e instanceof IdempotencyConflictError) return outOfReach(e)!;
+    throw e;
+  }
+};
+
+/** The case of a card, or the answer for a card that no longer points at one. */
+function caseOf(data: Record<string, unknown>): { caseId: string } | { answer: AdaptiveCard } {
+  try {
+    return { caseId: cardInput('caseOnly', data).caseId };
+  } catch (e) {
+    return { answer: outOfReach(e) ?? OUT_OF_DATE() };
+  }
+}
+
+/**
+ * A manager moves the case to another worker of the team from its card. The new worker gets the
+ * case card, the previous one a notice with the reference only, both queued with the change.
+ */
+const reallocate: CardAction = async (turn, data) => {
+  const target = caseOf(data);
+  if ('answer' in target) return target.answer;
+  const { caseId } = target;
+  const chosen = { to: echoed(data, ['reallocateTo'], 100).reallocateTo, reason: echoed(data, ['reallocateReason'], 2000).reallocateReason };
+  const key = `reallocated-card:${turn.idempotencyKey ?? randomUUID()}`;
+  try {
+    const input = cardInput('reallocate', data);
+    const toWorkers: Notify = async ({ record, state }) => {
+      const next = await turn.services.directory.get(input.reallocateTo);
+      const moved = `Case ${record.reference} has been reallocated to ${next?.name ?? 'another worker'} by ${turn.actor.name}.`;
+      return [
+        caseViewMessage({ staffId: input.reallocateTo }, record.caseId, { view: 'case', notice: `Case ${record.reference} has been reallocated to you by ${turn.actor.name}.` }, key),
+        cardMessage({ staffId: state.leadProfessional }, noticeCard({ title: moved, text: 'It is no longer on your caseload.', summary: `Case ${record.reference} reallocated` }), record.caseId, `${key}:previous`),
+      ];
+    };
+    const record = await reallocateCase(turn.services, turn.actor, caseId, { leadProfessional: input.reallocateTo, caseloadPoints: input.reallocatePoints, reason: input.reallocateReason, confirmedTotal: input.confirmedTotal }, turn.idempotencyKey, toWorkers);
+    const worker = await turn.services.directory.get(caseState(record.events).leadProfessional);
+    const name = worker?.name ?? 'The worker';
+    const has = await delivered(turn, key);
+    return caseCardFor(turn.services, record, { viewer: turn.actor, notice: `Case ${record.reference} reallocated to ${name}: ${has ? `${name} has the case card` : `${name} will get the case card when they next open Early Help in Teams`}.` });
+  } catch (e) {
+    const away = outOfReach(e);
+    if (away) return away;
+    if (e instanceof CardInputError || e instanceof CaseWorkError || e instanceof VersionConflictError) {
+      const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
+      const confirm = e instanceof OverCapacityError ? { worker: e.worker, total: e.check.total, capacity: e.check.capacity } : undefined;
+      return caseCardFor(turn.services, record, { viewer: turn.actor, message: e instanceof VersionConflictError ? CONFLICT_MESSAGE : e.message, reallocation: chosen, confirm });
+    }
+    throw e;
+  }
+};
+
+const STAGE_DONE = { held: 'Supervision', returned: 'Supervision record returned', authorised: 'Supervision record authorised' } as const;
+
+/** Supervision from the case card: held on this case, or its record returned or authorised. */
+function superviseCase(stage: SupervisionStage): CardAction {
+  return async (turn, data) => {
+    const target = caseOf(data);
+    if ('answer' in target) return target.answer;
+    const { caseId } = target;
+    try {
+      const input = stage === 'held' ? cardInput('supervisionHeld', data) : cardInput('supervisionRecord', data);
+      const date = 'supervisionHeldDate' in input ? input.supervisionHeldDate : input.supervisionRecordDate;
+      const supervisionDate = 'supervisionDate' in input ? input.supervisionDate : undefined;
+      const [record] = await recordSupervision(turn.services, turn.actor, { stage, caseIds: [caseId], date, supervisionDate }, turn.idempotencyKey);
+      return caseCardFor(turn.services, record, { viewer: turn.actor, notice: `${STAGE_DONE[stage]} recorded on case ${record.reference}.` });
+    } catch (e) {
+      const away = outOfReach(e);
+      if (away) return away;
+      if (e instanceof CardInputError || e instanceof CaseWorkError || e instanceof VersionConflictError) {
+        const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
+        return caseCardFor(turn.services, record, { viewer: turn.actor, message: e instanceof VersionConflictError ? CONFLICT_MESSAGE : e.message });
+      }
+      throw e;
+    }
+  };
+}
+
+/** Supervision from the `supervision` card: the cases of one worker discussed, or a record's stage on all its cases. */
+const supervisionFromCard: CardAction = async (turn, data) => {
+  const chosen = echoed(data, ['caseIds'], 50 * 37).caseIds;
+  try {
+    const input = cardInput('supervisionCases', data);
+    const date = input.stage === 'held' ? input.heldDate : input.recordDate;
+    if (!date) throw new CardInputError(input.stage === 'held' ? 'heldDate' : 'recordDate', 'Give the date.');
+    const records = await recordSupervision(turn.services, turn.actor, { stage: input.stage, caseIds: input.caseIds, date, supervisionDate: input.supervisionDate }, turn.idempotencyKey);
+    return supervisionCardFor(turn.services, turn.actor, { notice: `${STAGE_DONE[input.stage]} recorded on ${records.map((r) => r.reference).join(', ')}.` });
+  } catch (e) {
+    if (e instanceof AccessDeniedError) return supervisionCardFor(turn.services, turn.actor, { message: e.message, chosen });
+    if (e instanceof CaseNotFoundError) return OUT_OF_DATE();
+    if (e instanceof CardInputError || e instanceof CaseWorkError || e instanceof VersionConflictError || e instanceof IdempotencyConflictError) {
+      return supervisionCardFor(turn.services, turn.actor, { message: e instanceof VersionConflictError ? CONFLICT_MESSAGE : e.message, chosen });
+    }
     throw e;
   }
 };
@@ -260,6 +354,11 @@ export const ACTIONS: ReadonlyMap<string, CardAction> = new Map<string, CardActi
   ['submitCaf', casePage(work('caf-submitted', 'cafDate', (r) => `CAF for case ${r.reference} sent for authorisation.`, cafToDecider))],
   ['tafHeld', casePage(work('taf-held', 'tafHeldDate', (r) => `TAF meeting recorded on case ${r.reference}.`))],
   ['minutesShared', casePage(work('minutes-shared', 'minutesDate', (r) => `Minutes recorded as shared on case ${r.reference}.`))],
+  ['reallocateCase', casePage(reallocate)],
+  ['supervisionHeld', casePage(superviseCase('held'))],
+  ['supervisionReturned', casePage(superviseCase('returned'))],
+  ['supervisionAuthorised', casePage(superviseCase('authorised'))],
+  ['recordSupervision', listPage(supervisionFromCard, 'supervision')],
   ['approveCaf', decide('approve', 'approved')],
   ['returnCaf', decide('return', 'returned')],
   ['directReassessment', decide('reassess', 're-assessment directed')],

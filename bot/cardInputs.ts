@@ -43,6 +43,16 @@ const LABELS: Record<string, string> = {
   allocatedOn: 'Date allocated',
   referredOn: 'Date of referral',
   confirmedTotal: 'Allocate anyway',
+  reallocateTo: 'New lead professional',
+  reallocatePoints: 'Caseload points',
+  reallocateReason: 'Reason',
+  supervisionHeldDate: 'Date of the supervision',
+  supervisionDate: 'Supervision',
+  supervisionRecordDate: 'Date',
+  caseIds: 'Cases discussed',
+  heldDate: 'Date of the supervision',
+  recordDate: 'Date the record was returned or authorised',
+  stage: 'Stage',
 };
 
 /** Free text: a string, at most `max` characters, storable, trimmed. Absent is empty. */
@@ -153,6 +163,21 @@ export const CARD_INPUTS = {
   cafCard: z.object({ caseId: id, submissionId: id }),
   personalChat: z.object({ command: text(100) }),
   workerCases: z.object({ workerId: staffId }),
+  reallocate: z.object({ caseId: id, reallocateTo: staffId, reallocatePoints: points, reallocateReason: text(2000), confirmedTotal: confirmation }),
+  supervisionHeld: z.object({ caseId: id, supervisionHeldDate: date }),
+  supervisionRecord: z.object({ caseId: id, supervisionDate: date, supervisionRecordDate: date }),
+  /** From the supervision card: the cases discussed (a multi-select sends "id,id"), or a record's cases. */
+  supervisionCases: z.object({
+    caseIds: z
+      .string({ error: 'choose the case or cases discussed' })
+      .max(50 * 37, 'at most 50 cases')
+      .transform((s) => s.split(',').map((c) => c.trim()).filter(Boolean))
+      .pipe(z.array(id).min(1, 'choose the case or cases discussed').max(50, 'at most 50 cases')),
+    stage: z.enum(['held', 'returned', 'authorised'], { error: 'is not one this bot offered' }),
+    heldDate: optionalDate,
+    recordDate: optionalDate,
+    supervisionDate: optionalDate,
+  }),
 } as const;
 
 export type CardInput<K extends keyof typeof CARD_INPUTS> = z.output<(typeof CARD_INPUTS)[K]>;

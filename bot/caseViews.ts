@@ -65,7 +65,35 @@ async function decisionOf(services: BotServices, state: CaseState, today: LocalD
  * Manager's Decision, the step-down plan, the latest CAF decision) and what is due next. It goes
  * to personal chats only; its preview carries the reference only.
  */
-export async function caseCardFor(services: BotServices, record: CaseRecord, extra: { message?: string; notice?: string; viewer?: StaffMember } = {}): Promise<AdaptiveCard> {
+/** Where the case's supervision stands, in the worker's words. */
+function supervisionTextOf(state: CaseState, today: LocalDate): string {
+  const last = state.supervisions.at(-1);
+  if (!last) return 'None recorded yet';
+  const record = last.authorisedOn
+    ? `record returned ${formatDay(last.returnedOn!, today)}, authorised ${formatDay(last.authorisedOn, today)}`
+    : last.returnedOn
+      ? `record returned ${formatDay(last.returnedOn, today)}, not yet authorised`
+      : 'record not yet returned';
+  return `Last ${formatDay(last.on, today)}: ${record}`;
+}
+
+/** Supervisions of the case whose record is still to return or authorise, as the Manage panel offers them. */
+function supervisionsOutstandingOf(state: CaseState, today: LocalDate): Array<{ on: LocalDate; title: string }> {
+  return state.supervisions
+    .filter((s) => !s.authorisedOn)
+    .map((s) => ({ on: s.on, title: `${formatDay(s.on, today)}: ${s.returnedOn ? 'record to authorise' : 'record to return'}` }));
+}
+
+export interface CaseCardExtra {
+  message?: string;
+  notice?: string;
+  viewer?: StaffMember;
+  /** A reallocation re-shown: what the manager chose, and past capacity the total to confirm. */
+  reallocation?: { to: string; reason: string };
+  confirm?: { worker: string; total: number; capacity: number };
+}
+
+export async function caseCardFor(services: BotServices, record: CaseRecord, extra: CaseCardExtra = {}): Promise<AdaptiveCard> {
   const state = caseState(record.events);
   const owed = obligationsOf(services, record.events);
   const today = services.today();
@@ -73,6 +101,8 @@ export async function caseCardFor(services: BotServices, record: CaseRecord, ext
   const tafs = record.events.filter((e) => e.type === 'taf-held');
   const facts = { leadProfessional: state.leadProfessional, manager: state.manager, team: lead?.team ?? '' };
   const viewer = extra.viewer;
+  // A manager of the team reallocates and records supervision; never on a case they hold themselves.
+  const canManage = state.status !== 'closed' && !!viewer && permits(viewer, 'reallocate', facts) && permits(viewer, 'supervise', facts);
   return caseCard({
     caseId: record.caseId,
     reference: record.reference,
@@ -96,6 +126,17 @@ export async function caseCardFor(services: BotServices, record: CaseRecord, ext
     // Without a viewer (a card sent to the lead professional) the card is the worker's own.
     canLogWork: state.status !== 'closed' && (viewer ? permits(viewer, 'log-work', facts) : true),
     canRecordForms: state.status !== 'closed' && (state.formsOutstanding.consentForm || state.formsOutstanding.medicalForm) && (viewer ? permits(viewer, 'record-forms', facts) : true),
+    supervisionText: supervisionTextOf(state, today),
+    ...(canManage && viewer
+      ? {
+          canManage,
+          workers: (await workersWithPoints(services, viewer)).filter((w) => w.id !== state.leadProfessional),
+          caseloadPoints: state.caseloadPoints,
+          supervisionsOutstanding: supervisionsOutstandingOf(state, today),
+          reallocation: extra.reallocation,
+          confirm: extra.confirm,
+        }
+      : { canManage: false }),
     message: extra.message,
     notice: extra.notice,
   });
@@ -116,21 +157,21 @@ export async function allocationFormFor(services: BotServices, manager: StaffMem
 /**
  * Who decides on a worker's CAF: their line manager, or a duty manager of the team when the line
  * manager is on leave (`absentUntil`), has left (inactive), or there is none (DOMAIN.md: "line or
- * duty manager").
+ * duty manager"); never the person who submitted it (a manager may submit on a team case).
  */
-export async function cafDecider(services: BotServices, worker: StaffMember): Promise<StaffMember | null> {
+export async function cafDecider(services: BotServices, worker: StaffMember, submitter?: string): Promise<StaffMember | null> {
   const today = services.today();
   const line = worker.lineManager ? await services.directory.get(worker.lineManager) : null;
-  if (line?.active && !isAbsent(line, today) && line.id !== worker.id) return line;
+  if (line?.active && !isAbsent(line, today) && line.id !== worker.id && line.id !== submitter) return line;
   const team = await services.directory.team(worker.team);
-  return team.find((m) => m.role === 'manager' && m.active && !isAbsent(m, today) && m.id !== worker.id) ?? null;
+  return team.find((m) => m.role === 'manager' && m.active && !isAbsent(m, today) && m.id !== worker.id && m.id !== submitter) ?? null;
 }
 
-/** Everyone who may decide on the CAF: the decider first, then the team's other managers (60 at most). */
-export async function cafDeciders(services: BotServices, worker: StaffMember): Promise<StaffMember[]> {
-  const first = await cafDecider(services, worker);
+/** Everyone who may decide on the CAF: the decider first, then the team's other managers (60 at most); never its submitter. */
+export async function cafDeciders(services: BotServices, worker: StaffMember, submitter?: string): Promise<StaffMember[]> {
+  const first = await cafDecider(services, worker, submitter);
   const team = await services.directory.team(worker.team);
-  const others = team.filter((m) => m.role === 'manager' && m.id !== worker.id && m.id !== first?.id);
+  const others = team.filter((m) => m.role === 'manager' && m.id !== worker.id && m.id !== submitter && m.id !== first?.id);
   return [...(first ? [first] : []), ...others];
 }
 
@@ -139,7 +180,7 @@ export async function mayDecideCaf(services: BotServices, record: CaseRecord, vi
   const pending = caseState(record.events).cafAwaitingDecision;
   if (!pending || pending.by === viewer.id) return false;
   const worker = await services.directory.get(caseState(record.events).leadProfessional);
-  return worker ? (await cafDeciders(services, worker)).some((d) => d.id === viewer.id) : false;
+  return worker ? (await cafDeciders(services, worker, pending.by)).some((d) => d.id === viewer.id) : false;
 }
 
 export async function cafAuthorisationCardFor(
@@ -152,7 +193,7 @@ export async function cafAuthorisationCardFor(
   const pending = state.cafAwaitingDecision;
   if (!pending) return null;
   const worker = await services.directory.get(state.leadProfessional);
-  const deciders = worker ? await cafDeciders(services, worker) : [];
+  const deciders = worker ? await cafDeciders(services, worker, pending.by) : [];
   const caf = obligationsOf(services, record.events).filter((o) => o.kind === 'caf-assessment').at(-1);
   const canDecide = viewer ? await mayDecideCaf(services, record, viewer) : false;
   return cafAuthorisationCard({

@@ -5,6 +5,7 @@ import { helpCard, noticeCard, personalChatCard } from './cards/cards';
 import { approvalsCard, dueCard, myCasesCard, teamCardFor } from './caseLists';
 import { allocationFormFor, cafAuthorisationCardFor, caseCardFor, mayDecideCaf } from './caseViews';
 import { caseFor } from '../src/caseWork';
+import { supervisionCardFor } from './supervisionViews';
 import { Turn } from './turn';
 
 /** The commands in personal chat, each with the words that trigger it (also the manifest's command menu). */
@@ -63,6 +64,15 @@ export const COMMANDS: BotCommand[] = [
     run: async (turn) =>
       turn.actor.role === 'manager' ? allocationFormFor(turn.services, turn.actor) : noticeCard({ title: 'Only managers allocate cases.', summary: 'Allocation' }),
   },
+  {
+    name: 'supervision',
+    pattern: /^\s*(?:my\s+)?supervisions?\b/i,
+    personal: true,
+    run: async (turn) =>
+      turn.actor.role === 'manager' || turn.actor.role === 'worker'
+        ? supervisionCardFor(turn.services, turn.actor)
+        : noticeCard({ title: 'Supervision is between workers and their managers.', summary: 'Supervision' }),
+  },
   { name: 'help', pattern: /^\s*(?:help|\?|hello|hi)\b/i, run: async () => helpCard() },
 ];
 
@@ -82,6 +92,8 @@ const COMMAND_WORDS: ReadonlyArray<[words: string, command: string]> = [
   ['team', 'team'],
   ['my team', 'team'],
   ['allocate', 'allocate'],
+  ['supervision', 'supervision'],
+  ['supervisions', 'supervision'],
   ['help', 'help'],
 ];
 

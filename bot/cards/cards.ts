@@ -104,6 +104,18 @@ export interface CaseCardData {
   lastTafDate?: LocalDate;
   canLogWork: boolean;
   canRecordForms: boolean;
+  /** Where the case's supervision stands, e.g. "Last Fri 27 Nov: record returned Mon 30 Nov, not yet authorised". */
+  supervisionText: string;
+  /** A manager of the team: the Manage panel (reallocate, supervision). */
+  canManage: boolean;
+  /** For reallocation: the team's workers with their points, and the points the case carries now. */
+  workers?: Array<{ id: string; name: string; points: number; capacity: number }>;
+  caseloadPoints?: number;
+  /** Supervisions whose record is still to return or authorise: the day (value) and how it reads. */
+  supervisionsOutstanding?: Array<{ on: LocalDate; title: string }>;
+  /** A reallocation re-shown: what was chosen, and past capacity the total to confirm. */
+  reallocation?: { to: string; reason: string };
+  confirm?: { worker: string; total: number; capacity: number };
   message?: string;
   notice?: string;
 }
@@ -114,6 +126,11 @@ export function caseCard(data: CaseCardData): AdaptiveCard {
     message: data.message ?? '',
     notice: data.notice ?? '',
     decision: data.decision ?? { title: '', comments: '' },
+    workers: data.workers ?? [],
+    caseloadPoints: data.caseloadPoints ?? 0,
+    supervisionsOutstanding: data.supervisionsOutstanding ?? [],
+    reallocation: data.reallocation ?? { to: '', reason: '' },
+    confirm: data.confirm ? { worker: data.confirm.worker, total: String(data.confirm.total), capacity: String(data.confirm.capacity) } : { worker: '', total: '', capacity: '' },
     children: data.children.map((line) => ({ line })),
     alerts: data.alerts.map((text) => ({ text })),
     lastTafDate: data.lastTafDate ?? data.today,

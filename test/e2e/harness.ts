@@ -46,6 +46,22 @@ export class PlaygroundUser {
     return message;
   }
 
+  /** Every bot message in the chat that contains `text`, as it stands (no wait): to count them. */
+  botMessages(text: string | RegExp): Locator {
+    return this.page.locator('.fai-OutputCard').filter({ hasText: text });
+  }
+
+  /** Waits until exactly `n` bot messages contain `text` (the chat keeps them all while the page is open). */
+  async waitForBotMessages(text: string | RegExp, n: number, timeout = 15000): Promise<void> {
+    const deadline = Date.now() + timeout;
+    for (;;) {
+      const count = await this.botMessages(text).count();
+      if (count === n) return;
+      if (Date.now() > deadline) throw new Error(`${this.name}'s chat has ${count} bot message(s) containing ${text}, not ${n}`);
+      await this.page.waitForTimeout(100);
+    }
+  }
+
   /** Says `text` and waits for the bot's message containing `expected`. */
   async ask(text: string, expected: string | RegExp, timeout?: number): Promise<Locator> {
     await this.say(text);
