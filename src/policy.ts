@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { isLocalDate } from './localDate';
+import type { ObligationKind } from './obligations';
 
 /**
  * The practice policy: every timescale of the Early Help process as a named setting, so that an
@@ -25,6 +26,61 @@ const source = z.string().min(1).optional();
 const within = z.strictObject({ within: period, source });
 
 const tafInterval = z.strictObject({ target: period, latest: period });
+
+/**
+ * Working days after an obligation's deadline on whose morning it is escalated, by kind; null for
+ * a kind that is never escalated. Typed by kind so that a new obligation kind must be given a value
+ * here (issue 8: every kind escalates the next working day but recording and case length, which
+ * stay in the digests and the team digest).
+ */
+export const DEFAULT_ESCALATE_AFTER: Readonly<Record<ObligationKind, number | null>> = {
+  'telephone-contact': 1,
+  'personal-contact': 1,
+  'caf-assessment': 1,
+  'first-taf': 1,
+  'taf-review': 1,
+  'taf-minutes': 1,
+  'case-recording': null,
+  supervision: 1,
+  'supervision-record': 1,
+  'supervision-authorised': 1,
+  'caf-review': 1,
+  'case-duration': null,
+};
+
+/** A London wall-clock time, "08:30". */
+const wallClock = z.string().regex(/^([01]\d|2[0-3]):[0-5]\d$/, 'must be a time of day, HH:MM (24-hour)');
+
+const escalateAfterShape = Object.fromEntries(
+  Object.entries(DEFAULT_ESCALATE_AFTER).map(([kind, n]) => [kind, z.number().int().min(1).max(60).nullable().default(n)]),
+) as { [K in ObligationKind]: z.ZodDefault<z.ZodNullable<z.ZodNumber>> };
+
+/** The reminder settings written out in full, as policies/default.json has them. */
+export function defaultReminders() {
+  return {
+    workingHours: { start: '08:30', end: '17:30' },
+    digestAt: '08:30',
+    digestHorizon: { workingDays: 1 },
+    escalateAfter: { ...DEFAULT_ESCALATE_AFTER },
+    teamDigest: { enabled: true },
+  };
+}
+
+/** When reminders and escalations go out (issue 8). A policy without this section takes the defaults. */
+const reminders = z
+  .strictObject({
+    /** Nothing is sent outside these hours or on a non-working day; it waits for the next working morning. */
+    workingHours: z.strictObject({ start: wallClock, end: wallClock, source }).default(() => defaultReminders().workingHours),
+    /** The daily digest's time, inside working hours. */
+    digestAt: wallClock.default('08:30'),
+    /** A digest lists what is overdue, due today, and due by the end of this many working days after today. */
+    digestHorizon: z.strictObject({ workingDays: z.number().int().min(0).max(20), source }).default(() => defaultReminders().digestHorizon),
+    escalateAfter: z.strictObject(escalateAfterShape).default(() => ({ ...DEFAULT_ESCALATE_AFTER })),
+    /** The weekly team digest to each manager, at digestAt on the first working day of the week. */
+    teamDigest: z.strictObject({ enabled: z.boolean(), source }).default(() => defaultReminders().teamDigest),
+    source,
+  })
+  .default(defaultReminders);
 
 const policySchema = z.strictObject({
   name: z.string().min(1),
@@ -81,6 +137,7 @@ const policySchema = z.strictObject({
     thenArchivedFor: period,
     source,
   }),
+  reminders,
 });
 
 export type Policy = z.infer<typeof policySchema>;
@@ -127,7 +184,15 @@ export function validatePolicy(document: unknown, file = '<policy>'): Policy {
       throw new PolicyError(file, `${field}.target`, 'the target must not be later than the latest date');
     }
   }
+  checkReminders(policy, file);
   return policy;
+}
+
+function checkReminders(policy: Policy, file: string): void {
+  const { workingHours, digestAt } = policy.reminders;
+  // HH:MM strings compare as times of day.
+  if (workingHours.start >= workingHours.end) throw new PolicyError(file, 'reminders.workingHours.end', 'must be later than the start');
+  if (digestAt < workingHours.start || digestAt >= workingHours.end) throw new PolicyError(file, 'reminders.digestAt', `must be inside working hours (${workingHours.start}\u2013${workingHours.end})`);
 }
 
 /** Reads and validates a policy file; a missing file, bad JSON or a bad setting is a PolicyError. */

@@ -23,16 +23,30 @@ export interface StaffMember {
   /** Caseload capacity in points (workers); the manager allocates points per case. */
   capacityPoints: number;
   active: boolean;
+  /** On leave from this day (inclusive); without it, leave runs from any earlier day up to `absentUntil`. */
+  absentFrom?: string;
   /** On leave up to and including this day (a duty manager covers a manager's decisions). */
   absentUntil?: string;
 }
 
-/** Whether someone is away on a given day. */
-export function isAbsent(member: Pick<StaffMember, 'absentUntil'>, today: string): boolean {
-  return member.absentUntil !== undefined && today <= member.absentUntil;
+/**
+ * Whether someone is away on a given day: from `absentFrom` (or any earlier day, when it is not
+ * given) to `absentUntil`, both inclusive. Leave is set with its last day; a start alone marks nobody away.
+ * @example isAbsent({ absentFrom: '2026-12-21', absentUntil: '2027-01-04' }, '2026-12-18') // false
+ */
+export function isAbsent(member: Pick<StaffMember, 'absentFrom' | 'absentUntil'>, day: string): boolean {
+  const { absentFrom, absentUntil } = member;
+  return absentUntil !== undefined && day <= absentUntil && (absentFrom === undefined || absentFrom <= day);
 }
 
 const GUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+const optionalDate = z
+  .string()
+  .trim()
+  .optional()
+  .refine((s) => !s || isLocalDate(s), { message: 'must be a real date, YYYY-MM-DD' })
+  .transform((s) => s || undefined);
 
 export const staffMemberSchema = z.object({
   id: z.string().trim().regex(GUID, 'must be an Entra ID object id (a GUID)').transform((s) => s.toLowerCase()),
@@ -46,17 +60,13 @@ export const staffMemberSchema = z.object({
     .optional()
     .transform((s) => (s ? s.toLowerCase() : undefined)),
   capacityPoints: z.coerce.number().int('must be a whole number').min(0).max(1000).default(0),
-  absentUntil: z
-    .string()
-    .trim()
-    .optional()
-    .refine((s) => !s || isLocalDate(s), { message: 'must be a real date, YYYY-MM-DD' })
-    .transform((s) => s || undefined),
+  absentFrom: optionalDate,
+  absentUntil: optionalDate,
   active: z
     .union([z.boolean(), z.enum(['true', 'false', 'yes', 'no', ''])])
     .optional()
     .transform((v) => v === undefined || v === '' || v === true || v === 'true' || v === 'yes'),
-});
+}).refine((m) => !m.absentFrom || !m.absentUntil || m.absentFrom <= m.absentUntil, { message: 'must not be later than absentUntil', path: ['absentFrom'] });
 
 export class StaffError extends Error {
   constructor(readonly where: string, readonly field: string, readonly reason: string) {
@@ -75,10 +85,10 @@ export function validateStaffMember(input: Record<string, unknown>, where: strin
   return result.data as StaffMember;
 }
 
-const CSV_COLUMNS = ['id', 'name', 'email', 'role', 'team', 'lineManager', 'capacityPoints', 'active', 'absentUntil'];
+const CSV_COLUMNS = ['id', 'name', 'email', 'role', 'team', 'lineManager', 'capacityPoints', 'active', 'absentFrom', 'absentUntil'];
 
 /**
- * Reads a staff CSV (header row: id,name,email,role,team,lineManager,capacityPoints[,active][,absentUntil]).
+ * Reads a staff CSV (header row: id,name,email,role,team,lineManager,capacityPoints[,active][,absentFrom][,absentUntil]).
  * `lineManager` is the manager's id or e-mail. All or nothing: the first bad row is named and nothing is returned.
  */
 export function parseStaffCsv(text: string, file: string, known: readonly StaffMember[] = []): StaffMember[] {

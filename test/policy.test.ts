@@ -1,21 +1,9 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { DEFAULT_POLICY_FILE, loadPolicy, PolicyError, POLICIES_DIR, validatePolicy } from '../src/policy';
+import { loadPolicy, POLICIES_DIR } from '../src/policy';
+import { refusal } from './helpers/policyDocument';
 
-const defaultDocument = () => JSON.parse(fs.readFileSync(DEFAULT_POLICY_FILE, 'utf8'));
-
-function refusal(mutate: (doc: any) => void): PolicyError {
-  const doc = defaultDocument();
-  mutate(doc);
-  try {
-    validatePolicy(doc, 'authority.json');
-  } catch (e) {
-    expect(e).toBeInstanceOf(PolicyError);
-    return e as PolicyError;
-  }
-  throw new Error('the policy was accepted');
-}
 
 describe('practice policy', () => {
   test('the default policy holds every timescale of seeds 000/002', () => {

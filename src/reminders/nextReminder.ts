@@ -1,0 +1,76 @@
+import type { WorkingDayCalendar } from '../calendar';
+import type { LocalDate } from '../localDate';
+import { deadlineOf, Obligation } from '../obligations';
+import type { Policy } from '../policy';
+import { isOpen } from './digest';
+import { digestInstant, escalationDay, firstDigestDayAfter, nextWorkingMomentAfter, workingDayStart } from './schedule';
+import type { CaseSnapshot } from './types';
+
+/**
+ * When a case next matters to a sweep, kept per case so that a sweep between digest times reads
+ * only the cases whose time has come. Errs early, never late: a case read once too often costs a
+ * little; a reminder missed is what the product exists to prevent.
+ */
+
+const workingDayOnOrAfter = (day: LocalDate, calendar: WorkingDayCalendar) => (calendar.isWorkingDay(day) ? day : calendar.addWorkingDays(day, 1));
+
+/**
+ * The first working day on or after `from` (a working day) whose digest lists the obligation: its
+ * deadline within the digest horizon, and no snooze hiding it.
+ */
+export function firstDigestDayOf(o: Obligation, from: LocalDate, calendar: WorkingDayCalendar, policy: Policy, snoozedUntil?: LocalDate): LocalDate {
+  const horizon = policy.reminders.digestHorizon.workingDays;
+  const deadline = deadlineOf(o);
+  const earliest = horizon === 0 ? deadline : calendar.addWorkingDays(deadline, -horizon);
+  let day = workingDayOnOrAfter(earliest > from ? earliest : from, calendar);
+  while (calendar.addWorkingDays(day, horizon) < deadline) day = calendar.addWorkingDays(day, 1);
+  if (snoozedUntil !== undefined && day < snoozedUntil && day <= deadline) {
+    // Back on its snooze day, or the day after its deadline (a snooze never hides an overdue item).
+    const back = workingDayOnOrAfter(snoozedUntil, calendar);
+    const overdue = calendar.addWorkingDays(deadline, 1);
+    day = back < overdue ? back : overdue;
+  }
+  return day;
+}
+
+/**
+ * The earliest instant strictly after `after` at which a sweep owes this case something it did not
+ * owe by `after`: its next digest with an item, a CAF awaiting or an open escalation in it, or its
+ * next escalation (at once, when one is owed already). Null when nothing will fall due (closed, all met).
+ * `after` is the last instant swept: what was owed by then was planned then. The weekly team digest
+ * is not counted (its sweep reads every open case).
+ * @example nextReminderAt(caseAllocatedOn24Dec, new Date('2026-12-24T12:00:00Z'), calendar, policy) // 2026-12-29T08:30:00.000Z
+ */
+export function nextReminderAt(c: CaseSnapshot, after: Date, calendar: WorkingDayCalendar, policy: Policy): Date | null {
+  if (c.state.status === 'closed') return null;
+  const open = c.obligations.filter(isOpen);
+  // Every escalation falls at the start of working hours, so the earliest day gives the earliest instant.
+  let escalation: LocalDate | null = null;
+  for (const o of open) {
+    if (c.escalated.has(o.id)) continue;
+    const day = escalationDay(o, calendar, policy);
+    if (day !== null && (escalation === null || day < escalation)) escalation = day;
+  }
+  let next: Date | null = null;
+  if (escalation !== null) {
+    const at = workingDayStart(escalation, policy);
+    // One owed already and not yet planned: the very next sweep owes it.
+    next = at.getTime() > after.getTime() ? at : nextWorkingMomentAfter(after, calendar, policy);
+  }
+  const digest = nextDigestDay(c, open, after, calendar, policy);
+  if (digest === null) return next;
+  const at = digestInstant(digest, policy);
+  return next === null || at.getTime() < next.getTime() ? at : next;
+}
+
+/** The first digest day after `after` that lists something of the case: a CAF awaiting, an open escalation, or an item. */
+function nextDigestDay(c: CaseSnapshot, open: readonly Obligation[], after: Date, calendar: WorkingDayCalendar, policy: Policy): LocalDate | null {
+  const from = firstDigestDayAfter(after, calendar, policy);
+  if (c.state.cafAwaitingDecision || open.some((o) => c.escalated.has(o.id))) return from;
+  let day: LocalDate | null = null;
+  for (const o of open) {
+    const d = firstDigestDayOf(o, from, calendar, policy, c.snoozed.get(o.id));
+    if (day === null || d < day) day = d;
+  }
+  return day;
+}

@@ -1,0 +1,142 @@
+import fs from 'node:fs';
+import { londonDateOf } from '../../src/localDate';
+import { OBLIGATION_KINDS } from '../../src/obligations';
+import { DEFAULT_POLICY_FILE, Policy, validatePolicy } from '../../src/policy';
+import { CaseSnapshot, nextReminderAt, PlannedNotification } from '../../src/reminders/plan';
+import { at, calendar, instants, policy, snapshot, STAFF, sweep } from './fixtures';
+
+const VISIT = { childSeen: true, consentForm: true, medicalForm: true, homeChecked: true };
+const samAway = STAFF.map((m) => (m.id === STAFF[2].id ? { ...m, absentFrom: '2026-12-24', absentUntil: '2027-01-04' } : m));
+
+/** A policy with other settings, so that the rule is not right only for the defaults. */
+const other: Policy = validatePolicy({
+  ...JSON.parse(fs.readFileSync(DEFAULT_POLICY_FILE, 'utf8')),
+  reminders: { workingHours: { start: '09:00', end: '16:00' }, digestAt: '10:15', digestHorizon: { workingDays: 0 }, escalateAfter: { 'telephone-contact': 3, 'taf-minutes': null } },
+});
+
+/** A policy that escalates nothing, so that the digests alone decide when a case matters. */
+const quiet: Policy = validatePolicy({
+  ...JSON.parse(fs.readFileSync(DEFAULT_POLICY_FILE, 'utf8')),
+  reminders: { escalateAfter: Object.fromEntries(OBLIGATION_KINDS.map((k) => [k, null])) },
+});
+
+interface Scenario {
+  name: string;
+  c: CaseSnapshot;
+  from: string;
+  to: string;
+  policy?: Policy;
+  staff?: typeof STAFF;
+}
+
+const SCENARIOS: Scenario[] = [
+  { name: 'a case allocated before Christmas', c: snapshot({ allocatedOn: '2026-12-22' }), from: '2026-12-18', to: '2027-01-12' },
+  { name: 'the same under another policy', c: snapshot({ allocatedOn: '2026-12-22' }, other), from: '2026-12-18', to: '2027-01-12', policy: other },
+  { name: 'a snoozed item', c: snapshot({ allocatedOn: '2026-12-22', snoozed: { 'personal-contact:2026-12-22': '2026-12-31' } }), from: '2026-12-18', to: '2027-01-12' },
+  { name: 'a snooze past the deadline (never hides an overdue item)', c: snapshot({ allocatedOn: '2026-12-22', snoozed: { 'telephone-contact:2026-12-22': '2027-01-06' } }), from: '2026-12-18', to: '2027-01-12' },
+  {
+    name: 'a snooze past the deadline, nothing escalated',
+    c: snapshot({ allocatedOn: '2026-12-22', snoozed: { 'telephone-contact:2026-12-22': '2027-01-06', 'personal-contact:2026-12-22': '2026-12-31' } }, quiet),
+    from: '2026-12-18',
+    to: '2027-01-12',
+    policy: quiet,
+  },
+  {
+    name: 'a CAF awaiting authorisation and an open escalation',
+    c: snapshot({ allocatedOn: '2026-11-30', steps: [['telephone-contact-made', '2026-12-01'], ['caf-submitted', '2026-12-21']], escalated: ['personal-contact:2026-11-30'] }),
+    from: '2026-12-18',
+    to: '2027-01-12',
+  },
+  {
+    name: 'supervision and its record over Christmas, the worker away',
+    c: snapshot({ allocatedOn: '2026-11-02', steps: [['visit', '2026-11-03', VISIT], ['case-recorded', '2026-11-03'], ['supervision-held', '2026-12-10']] }),
+    from: '2026-12-14',
+    to: '2027-01-20',
+    staff: samAway,
+  },
+  {
+    name: 'a TAF review due by its latest date at Easter',
+    c: snapshot({ allocatedOn: '2026-12-01', steps: [['visit', '2026-12-02', VISIT], ['case-recorded', '2026-12-02'], ['caf-submitted', '2026-12-18'], ['caf-authorised', '2026-12-21'], ['taf-held', '2027-01-28'], ['minutes-shared', '2027-02-03', { tafDate: '2027-01-28' }], ['supervision-held', '2027-03-04']] }),
+    from: '2027-03-08',
+    to: '2027-04-09',
+  },
+  { name: 'a case allocated at Easter, across the change to BST', c: snapshot({ allocatedOn: '2027-03-23' }), from: '2027-03-19', to: '2027-04-12' },
+  { name: 'the same under another policy', c: snapshot({ allocatedOn: '2027-03-23' }, other), from: '2027-03-19', to: '2027-04-12', policy: other },
+  { name: 'a case allocated as BST ends', c: snapshot({ allocatedOn: '2027-10-27' }), from: '2027-10-25', to: '2027-11-12' },
+];
+
+const keysOf = (planned: PlannedNotification[]) => planned.map((n) => n.dedupeKey);
+
+describe('nextReminderAt: when a case next matters to a sweep', () => {
+  for (const s of SCENARIOS) {
+    const options = { policy: s.policy ?? policy, staff: s.staff ?? STAFF };
+    const p = options.policy;
+    const grid = instants(`${s.from}T00:00:00Z`, `${s.to}T00:00:00Z`);
+
+    test(`never later than the first sweep that owes something new: ${s.name}`, () => {
+      const planned = grid.map((t) => keysOf(sweep(t, [s.c], options)));
+      expect(planned.some((k) => k.length > 0)).toBe(true);
+      const days = grid.map((t) => londonDateOf(t));
+      // soFar[j]: what the sweeps of grid[j]'s day owed up to and including grid[j].
+      const soFar: Array<Set<string>> = [];
+      grid.forEach((_, j) => soFar.push(new Set([...(j > 0 && days[j - 1] === days[j] ? soFar[j - 1] : []), ...planned[j]])));
+      // Each instant on the grid, and a second before each, stand for `after`: the last instant swept.
+      for (const after of grid.flatMap((t) => [new Date(t.getTime() - 1000), t])) {
+        const next = nextReminderAt(s.c, after, calendar, p);
+        expect(next === null || next.getTime() > after.getTime()).toBe(true);
+        let j = grid.findIndex((t) => t.getTime() > after.getTime());
+        const owed = new Set([...(j > 0 && days[j - 1] === londonDateOf(after) ? soFar[j - 1] : []), ...keysOf(sweep(after, [s.c], options))]);
+        for (; j >= 0 && j < grid.length && (next === null || grid[j].getTime() < next.getTime()); j++) {
+          const fresh = planned[j].filter((k) => !owed.has(k));
+          if (fresh.length) expect({ after: after.toISOString(), next: next?.toISOString(), sweep: grid[j].toISOString(), fresh }).toEqual({ after: after.toISOString(), next: next?.toISOString(), sweep: grid[j].toISOString(), fresh: [] });
+        }
+      }
+    });
+
+    test(`a sweep that reads the case only when its time has come plans what a sweep reading it every time plans: ${s.name}`, () => {
+      const run = (lazy: boolean) => {
+        let c = s.c;
+        let next = nextReminderAt(c, new Date(grid[0].getTime() - 1), calendar, p);
+        const first = new Map<string, string>();
+        for (const t of grid) {
+          if (lazy && (next === null || t.getTime() < next.getTime())) continue;
+          for (const n of sweep(t, [c], options)) {
+            if (!first.has(n.dedupeKey)) first.set(n.dedupeKey, t.toISOString());
+            // The sweep records the escalation in the case log.
+            if (n.type === 'escalation') c = { ...c, escalated: new Set([...c.escalated, n.items[0].obligationId]) };
+          }
+          next = nextReminderAt(c, t, calendar, p);
+        }
+        return first;
+      };
+      const eager = run(false);
+      expect(eager.size).toBeGreaterThan(0);
+      expect(run(true)).toEqual(eager);
+    });
+  }
+
+  test('the telephone contact due on Christmas Eve: its digest the day before, then the escalation on 29 December', () => {
+    const c = snapshot({ allocatedOn: '2026-12-22' });
+    expect(nextReminderAt(c, at('2026-12-22T12:00:00Z'), calendar, policy)?.toISOString()).toBe('2026-12-23T08:30:00.000Z');
+    expect(nextReminderAt(c, at('2026-12-24T08:30:00Z'), calendar, policy)?.toISOString()).toBe('2026-12-29T08:30:00.000Z');
+    const escalated = { ...c, escalated: new Set(['telephone-contact:2026-12-22']) };
+    expect(nextReminderAt(escalated, at('2026-12-29T08:30:00Z'), calendar, policy)?.toISOString()).toBe('2026-12-30T08:30:00.000Z');
+  });
+
+  test('an escalation owed and not yet planned matters at once (in working hours) or the next working morning', () => {
+    const c = snapshot({ allocatedOn: '2026-12-22' });
+    expect(nextReminderAt(c, at('2026-12-29T10:00:00Z'), calendar, policy)?.toISOString()).toBe('2026-12-29T10:00:00.001Z');
+    expect(nextReminderAt(c, at('2026-12-31T17:30:00Z'), calendar, policy)?.toISOString()).toBe('2027-01-04T08:30:00.000Z');
+  });
+
+  test('a closed case never matters again', () => {
+    const c = snapshot({ allocatedOn: '2026-12-22', steps: [['closure-approved', '2026-12-23']] });
+    expect(nextReminderAt(c, at('2026-12-22T12:00:00Z'), calendar, policy)).toBeNull();
+  });
+
+  test('nor a case with nothing left to meet', () => {
+    const c = snapshot({ allocatedOn: '2026-12-22' });
+    const allMet = { ...c, obligations: c.obligations.map((o) => ({ ...o, status: 'met-on-time' as const })) };
+    expect(nextReminderAt(allMet, at('2026-12-22T12:00:00Z'), calendar, policy)).toBeNull();
+  });
+});
