@@ -5,6 +5,7 @@ import { DEFAULT_POLICY_FILE, describePeriod, loadPolicy, PolicyError } from '..
 import { deadlinesJson, deadlinesOf, deadlinesTable, parseDateOption } from './deadlines';
 import { registerDataCommands } from './dataCommands';
 import { registerOutboxCommands } from './outboxCommands';
+import { registerReminderCommands } from './reminderCommands';
 import { table } from './table';
 import { UsageError } from './usageError';
 
@@ -95,6 +96,7 @@ export function buildProgram(io: CliIo): Command {
 
   registerDataCommands(program, io);
   registerOutboxCommands(program, io);
+  registerReminderCommands(program, io);
   return program;
 }
 

@@ -1,8 +1,8 @@
 import type { Command } from 'commander';
 import { list, OutboxEntry, retry } from '../delivery/outbox';
 import { recordAudit } from '../storage/audit';
-import { Database, databaseOptionsFromEnv, openDatabase } from '../storage/database';
-import { migrate } from '../storage/migrations';
+import { Database } from '../storage/database';
+import { withDatabase as withDatabaseOf } from './withDatabase';
 import type { CliIo } from './main';
 import { table } from './table';
 import { UsageError } from './usageError';
@@ -14,15 +14,7 @@ import { UsageError } from './usageError';
 export function registerOutboxCommands(program: Command, io: CliIo): void {
   const actor = `cli:${io.env.USER ?? 'administrator'}`;
 
-  async function withDatabase<T>(fn: (db: Database) => Promise<T>): Promise<T> {
-    const db = await openDatabase(databaseOptionsFromEnv(io.env));
-    try {
-      await migrate(db);
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const withDatabase = <T>(fn: (db: Database) => Promise<T>) => withDatabaseOf(io, fn);
 
   const outbox = program
     .command('outbox')

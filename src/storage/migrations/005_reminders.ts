@@ -34,10 +34,14 @@ CREATE TABLE reminder_snoozes (
   PRIMARY KEY (case_id, obligation_id, staff_id)
 );
 
--- One sweep at a time across every instance (the row is locked for the sweep's transaction).
+-- One sweep at a time across every instance: a sweep takes the lease, and another instance may
+-- take it over only once it has expired (a sweeper killed mid-sweep holds nobody up for long).
 CREATE TABLE scheduler_runs (
   name text PRIMARY KEY,
-  last_swept_at timestamptz
+  locked_by text,
+  locked_until timestamptz,
+  last_swept_at timestamptz,
+  team_digest_on date                              -- the last day the weekly team digests were planned
 );
 INSERT INTO scheduler_runs (name) VALUES ('reminders');
 `,

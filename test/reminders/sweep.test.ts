@@ -1,0 +1,108 @@
+import { allocateCase, AllocationInput, CaseWorkContext, recordWork } from '../../src/caseWork';
+import { calendarFor } from '../../src/calendar';
+import { LocalDate } from '../../src/localDate';
+import { loadPolicy } from '../../src/policy';
+import { reminderInstant } from '../../src/reminderTime';
+import { PlannedNotification } from '../../src/reminders/plan';
+import { sweepReminders, SweepContext } from '../../src/reminders/sweep';
+import { createCaseLog } from '../../src/storage/caseLog';
+import { createConversationStore } from '../../src/storage/conversations';
+import { createReminderStore } from '../../src/storage/reminderStore';
+import { createStaffDirectory } from '../../src/storage/staffDirectory';
+import { ENGINES, TestDatabase } from '../helpers/database';
+import { ALEX, MORGAN, SAM, TEAM } from '../helpers/demoStaff';
+
+/** The sweep against real databases: what it queues, once, and the escalation it writes to the case. */
+
+const policy = loadPolicy();
+const calendar = calendarFor(policy);
+const at = (day: string, time: string) => reminderInstant(day as LocalDate, time);
+
+describe.each(ENGINES)('on %s', (_engine, open) => {
+  let t: TestDatabase;
+  let ctx: CaseWorkContext;
+  let sweep: SweepContext;
+  let today = '2026-11-23' as LocalDate;
+  let n = 0;
+  beforeAll(async () => {
+    t = await open();
+    const directory = createStaffDirectory(t.db);
+    await directory.save(TEAM, 'test');
+    ctx = { caseLog: createCaseLog(t.db), directory, today: () => today };
+    sweep = { db: t.db, caseLog: ctx.caseLog, store: createReminderStore(t.db), policy, calendar, staff: () => directory.all() };
+    const conversations = createConversationStore(t.db);
+    for (const m of [MORGAN, SAM]) await conversations.save({ conversationId: `personal:${m.id}`, staffId: m.id, conversationType: 'personal', reference: {} });
+  });
+  afterAll(async () => t?.dispose());
+
+  const input = (extra: Partial<AllocationInput> = {}): AllocationInput => ({
+    reference: `EH-${7000 + ++n}`,
+    familyName: 'Fernsby',
+    children: [{ name: 'Tallulah', dateOfBirth: '2019-04-02' }],
+    referralReason: 'School attendance',
+    source: 'referral',
+    leadProfessional: SAM.id,
+    caseloadPoints: 0,
+    initialActions: 'Call mum',
+    cafRequired: true,
+    ...extra,
+  });
+  const outbox = async () => t.db.query<{ kind: string; dedupe_key: string; recipient_staff_id: string; payload: PlannedNotification; status: string }>(`SELECT kind, dedupe_key, recipient_staff_id, payload, status FROM outbox WHERE kind = 'reminder' ORDER BY id`);
+  const itemsOf = (p: PlannedNotification) => p.items.map((i) => `${i.case} ${i.obligation} ${i.status}`);
+
+  test('the digest at 08:30, the escalation the next working morning; a second sweep at the same instant plans nothing; a dry run changes nothing', async () => {
+    today = '2026-12-03' as LocalDate; // Thursday
+    const record = await allocateCase(ctx, MORGAN, input());
+    const ref = record.reference;
+    // Before working hours: nothing.
+    expect((await sweepReminders(sweep, { now: at('2026-12-04', '07:00') })).planned).toEqual([]);
+    // Friday 08:30: telephone contact due Monday 7th: by the end of the next working day? No: Friday's horizon is Monday.
+    const friday = await sweepReminders(sweep, { now: at('2026-12-04', '08:30') });
+    expect(friday.planned.map((p) => [p.type, p.recipient, itemsOf(p)])).toEqual([['digest', SAM.id, [`${ref} telephone-contact upcoming`]]]);
+    expect((await sweepReminders(sweep, { now: at('2026-12-04', '08:30') })).planned).toEqual([]);
+    expect((await sweepReminders(sweep, { now: at('2026-12-04', '11:00') })).planned).toEqual([]);
+    // A dry run on Tuesday shows the escalation and writes nothing.
+    const before = (await outbox()).length;
+    const dry = await sweepReminders(sweep, { now: at('2026-12-08', '08:30'), dryRun: true });
+    expect(dry.planned.find((p) => p.type === 'escalation')).toMatchObject({ recipient: MORGAN.id, items: [{ case: ref, obligation: 'telephone-contact', status: 'overdue' }] });
+    expect((await outbox()).length).toBe(before);
+    expect((await ctx.caseLog.read(record.caseId, { actor: 'test' })).events.map((e) => e.type)).toEqual(['allocated']);
+    // Tuesday 08:30 for real: the escalation to Morgan, written on the case; Sam's digest shows it overdue.
+    const tuesday = await sweepReminders(sweep, { now: at('2026-12-08', '08:30') });
+    const escalation = tuesday.planned.find((p) => p.type === 'escalation')!;
+    expect(escalation).toMatchObject({ recipient: MORGAN.id, dedupeKey: `escalation:${record.caseId}:telephone-contact:2026-12-03` });
+    const events = (await ctx.caseLog.read(record.caseId, { actor: 'test' })).events;
+    expect(events.at(-1)).toMatchObject({ type: 'escalated', by: 'system', effectiveOn: '2026-12-08', data: { obligation: 'telephone-contact:2026-12-03', to: MORGAN.id } });
+    expect(tuesday.planned.find((p) => p.type === 'digest' && p.recipient === SAM.id)).toBeDefined();
+    // Again, and again later: the escalation is never planned twice.
+    for (const now of [at('2026-12-08', '08:30'), at('2026-12-08', '08:31'), at('2026-12-09', '08:30')]) {
+      expect((await sweepReminders(sweep, { now })).planned.filter((p) => p.type === 'escalation' && p.items[0].caseId === record.caseId)).toEqual([]);
+    }
+    expect((await ctx.caseLog.read(record.caseId, { actor: 'test' })).events.filter((e) => e.type === 'escalated' && e.data.obligation === 'telephone-contact:2026-12-03')).toHaveLength(1);
+    const rows = (await outbox()).filter((r) => r.dedupe_key.startsWith('escalation:') && r.dedupe_key.includes(record.caseId));
+    expect(rows.map((r) => r.dedupe_key)).toContain(`escalation:${record.caseId}:telephone-contact:2026-12-03`);
+    expect(JSON.stringify(await outbox())).not.toMatch(/Fernsby|Tallulah|School attendance|Call mum/);
+  });
+
+  test('met before the sweep: not planned; between sweeps the due cases only are read', async () => {
+    today = '2026-12-10' as LocalDate;
+    const record = await allocateCase(ctx, MORGAN, input({ leadProfessional: ALEX.id }));
+    await recordWork(ctx, ALEX, record.caseId, 'telephone-contact', { date: '2026-12-10' });
+    const friday = await sweepReminders(sweep, { now: at('2026-12-11', '08:30') });
+    const alex = friday.planned.find((p) => p.recipient === ALEX.id);
+    expect(alex ? itemsOf(alex).filter((i) => i.includes('telephone-contact')) : []).toEqual([]);
+    // A case escalated at 08:30 changed with its `escalated` event: it is worked out once more, then rests.
+    expect(await sweepReminders(sweep, { now: at('2026-12-11', '10:00') })).toMatchObject({ planned: [] });
+    expect(await sweepReminders(sweep, { now: at('2026-12-11', '10:01') })).toMatchObject({ planned: [], casesRead: 0 });
+  });
+
+  test('a sweep that finds the lease held by a live sweeper does nothing', async () => {
+    const store = createReminderStore(t.db);
+    expect(await store.takeLease('other')).not.toBeNull();
+    try {
+      expect(await sweepReminders(sweep, { now: at('2026-12-14', '08:30'), holder: 'me' })).toMatchObject({ skipped: 'another sweep is running', planned: [] });
+    } finally {
+      await store.releaseLease('other', null);
+    }
+  });
+});
