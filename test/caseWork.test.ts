@@ -10,11 +10,11 @@ import { pendingMessages } from '../src/delivery/outbox';
 import { createStaffDirectory } from '../src/storage/staffDirectory';
 import { embeddedDatabase, TestDatabase } from './helpers/database';
 import { ALEX, DUTY, JO, MORGAN, SAM, SOUTH, TEAM } from './helpers/demoStaff';
+import { allocationInput } from './helpers/allocationInput';
 
 let t: TestDatabase;
 let ctx: CaseWorkContext;
 let today = '2026-11-23' as LocalDate;
-let n = 0;
 const policy = loadPolicy();
 const calendar = calendarFor(policy);
 
@@ -29,19 +29,7 @@ beforeEach(() => {
   today = '2026-11-23' as LocalDate;
 });
 
-const input = (extra: Partial<AllocationInput> = {}): AllocationInput => ({
-  reference: `EH-${1000 + ++n}`,
-  familyName: 'Fernsby',
-  children: [{ name: 'Tallulah', dateOfBirth: '2019-04-02' }],
-  referralReason: 'School attendance',
-  source: 'referral',
-  leadProfessional: SAM.id,
-  // No points by default: capacity is tested on its own, with a worker of its own.
-  caseloadPoints: 0,
-  initialActions: 'Call mum',
-  cafRequired: true,
-  ...extra,
-});
+const input = allocationInput;
 
 async function countCases() {
   const [{ count }] = await t.db.query<{ count: number }>('SELECT count(*)::int AS count FROM cases');

@@ -1,4 +1,4 @@
-import { allocateCase, AllocationInput, CaseWorkContext, OverCapacityError } from '../src/caseWork';
+import { allocateCase, CaseWorkContext, OverCapacityError } from '../src/caseWork';
 import { caseState } from '../src/caseState';
 import { LocalDate } from '../src/localDate';
 import { obligations } from '../src/obligations';
@@ -11,6 +11,7 @@ import { createStaffDirectory } from '../src/storage/staffDirectory';
 import { recordSupervision } from '../src/supervision';
 import { ENGINES, TestDatabase } from './helpers/database';
 import { ALEX, DUTY, JO, MORGAN, SAM, SOUTH, TEAM } from './helpers/demoStaff';
+import { allocationInput } from './helpers/allocationInput';
 
 /** Capacity, the allocation date, reallocation and supervision: the manager's side of a caseload. */
 
@@ -22,7 +23,6 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
   let t: TestDatabase;
   let ctx: CaseWorkContext;
   let today = '2026-11-23' as LocalDate;
-  let n = 0;
   beforeAll(async () => {
     t = await open();
     const directory = createStaffDirectory(t.db);
@@ -34,18 +34,7 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     today = '2026-11-23' as LocalDate;
   });
 
-  const input = (extra: Partial<AllocationInput> = {}): AllocationInput => ({
-    reference: `EH-${5000 + ++n}`,
-    familyName: 'Fernsby',
-    children: [{ name: 'Tallulah', dateOfBirth: '2019-04-02' }],
-    referralReason: 'School attendance',
-    source: 'referral',
-    leadProfessional: SAM.id,
-    caseloadPoints: 0,
-    initialActions: 'Call mum',
-    cafRequired: true,
-    ...extra,
-  });
+  const input = allocationInput;
   const cases = async () => (await t.db.query<{ n: number }>('SELECT count(*)::int AS n FROM cases'))[0].n;
 
   describe('capacity', () => {

@@ -1,4 +1,4 @@
-import { allocateCase, AllocationInput, CaseWorkContext, recordWork } from '../../src/caseWork';
+import { allocateCase, CaseWorkContext, recordWork } from '../../src/caseWork';
 import { calendarFor } from '../../src/calendar';
 import { LocalDate } from '../../src/localDate';
 import { loadPolicy } from '../../src/policy';
@@ -11,6 +11,7 @@ import { createReminderStore } from '../../src/storage/reminderStore';
 import { createStaffDirectory } from '../../src/storage/staffDirectory';
 import { ENGINES, TestDatabase } from '../helpers/database';
 import { ALEX, MORGAN, SAM, TEAM } from '../helpers/demoStaff';
+import { allocationInput } from '../helpers/allocationInput';
 
 /** The sweep against real databases: what it queues, once, and the escalation it writes to the case. */
 
@@ -23,7 +24,6 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
   let ctx: CaseWorkContext;
   let sweep: SweepContext;
   let today = '2026-11-23' as LocalDate;
-  let n = 0;
   beforeAll(async () => {
     t = await open();
     const directory = createStaffDirectory(t.db);
@@ -35,18 +35,7 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
   });
   afterAll(async () => t?.dispose());
 
-  const input = (extra: Partial<AllocationInput> = {}): AllocationInput => ({
-    reference: `EH-${7000 + ++n}`,
-    familyName: 'Fernsby',
-    children: [{ name: 'Tallulah', dateOfBirth: '2019-04-02' }],
-    referralReason: 'School attendance',
-    source: 'referral',
-    leadProfessional: SAM.id,
-    caseloadPoints: 0,
-    initialActions: 'Call mum',
-    cafRequired: true,
-    ...extra,
-  });
+  const input = allocationInput;
   const outbox = async () => t.db.query<{ kind: string; dedupe_key: string; recipient_staff_id: string; payload: PlannedNotification; status: string }>(`SELECT kind, dedupe_key, recipient_staff_id, payload, status FROM outbox WHERE kind = 'reminder' ORDER BY id`);
   const itemsOf = (p: PlannedNotification) => p.items.map((i) => `${i.case} ${i.obligation} ${i.status}`);
 
