@@ -1,4 +1,5 @@
 import { AccessDeniedError } from '../src/access';
+import { answerAbsence } from './absence';
 import { randomUUID } from 'node:crypto';
 import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError, decideCaf, Notify, OverCapacityError, recordWork, WorkAction } from '../src/caseWork';
 import { statusByDedupeKey } from '../src/delivery/outbox';
@@ -6,6 +7,7 @@ import { cardMessage, caseViewMessage } from './delivery';
 import { reallocateCase } from '../src/reallocation';
 import { recordSupervision, SupervisionStage } from '../src/supervision';
 import { supervisionCardFor } from './supervisionViews';
+import { escalationNoted, reminderDone, reminderSnooze } from './reminderActions';
 import { caseState } from '../src/caseState';
 import { CaseNotFoundError, CaseRecord, IdempotencyConflictError, VersionConflictError } from '../src/storage/caseLog';
 import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
@@ -359,11 +361,15 @@ export const ACTIONS: ReadonlyMap<string, CardAction> = new Map<string, CardActi
   ['supervisionReturned', casePage(superviseCase('returned'))],
   ['supervisionAuthorised', casePage(superviseCase('authorised'))],
   ['recordSupervision', listPage(supervisionFromCard, 'supervision')],
+  ['reminderDone', reminderDone],
+  ['reminderSnooze', reminderSnooze],
+  ['escalationNoted', escalationNoted],
   ['approveCaf', decide('approve', 'approved')],
   ['returnCaf', decide('return', 'returned')],
   ['directReassessment', decide('reassess', 're-assessment directed')],
   ['refreshCafAuthorisation', refreshCafAuthorisation],
   ['openInPersonalChat', openInPersonalChat],
+  ['answerAbsence', answerAbsence],
 ]);
 
 /** Anything that is not one of the verbs (however it is spelled): a card from an older version, or made up. */

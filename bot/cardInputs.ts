@@ -50,9 +50,14 @@ const LABELS: Record<string, string> = {
   supervisionDate: 'Supervision',
   supervisionRecordDate: 'Date',
   caseIds: 'Cases discussed',
+  reminderId: 'Reminder',
+  item: 'Reminder item',
   heldDate: 'Date of the supervision',
   recordDate: 'Date the record was returned or authorised',
   stage: 'Stage',
+  answer: 'Answer',
+  absentFrom: 'First day away',
+  absentUntil: 'Last day away',
 };
 
 /** Free text: a string, at most `max` characters, storable, trimmed. Absent is empty. */
@@ -163,6 +168,11 @@ export const CARD_INPUTS = {
   cafCard: z.object({ caseId: id, submissionId: id }),
   personalChat: z.object({ command: text(100) }),
   workerCases: z.object({ workerId: staffId }),
+  /** A reminder card's item: the outbox message it came from and the item's place in it. */
+  reminderItem: z.object({
+    reminderId: z.union([z.number().int().positive(), z.string().regex(/^\d{1,15}$/, 'is not one this bot issued')], { error: 'is not one this bot issued' }).transform(Number),
+    item: z.union([z.number().int().min(0).max(999), z.string().regex(/^\d{1,3}$/, 'is not one this bot issued')], { error: 'is not one this bot issued' }).transform(Number),
+  }),
   reallocate: z.object({ caseId: id, reallocateTo: staffId, reallocatePoints: points, reallocateReason: text(2000), confirmedTotal: confirmation }),
   supervisionHeld: z.object({ caseId: id, supervisionHeldDate: date }),
   supervisionRecord: z.object({ caseId: id, supervisionDate: date, supervisionRecordDate: date }),
@@ -178,6 +188,8 @@ export const CARD_INPUTS = {
     recordDate: optionalDate,
     supervisionDate: optionalDate,
   }),
+  /** The absence card: Confirm (with the leave it shows, checked again on the server) or Cancel. */
+  answerAbsence: z.discriminatedUnion('answer', [z.object({ answer: z.literal('confirm'), absentFrom: date, absentUntil: date }), z.object({ answer: z.literal('cancel') })], { error: 'is not one this bot offered' }),
 } as const;
 
 export type CardInput<K extends keyof typeof CARD_INPUTS> = z.output<(typeof CARD_INPUTS)[K]>;

@@ -6,7 +6,8 @@ import { caseFor } from '../src/caseWork';
 import { ageOn, LocalDate } from '../src/localDate';
 import { deadlineOf, Obligation, obligations, openObligations, ragOf } from '../src/obligations';
 import { CAF_OUTCOMES, DueStatus, formatDay, formatInstant } from './cards/labels';
-import { isAbsent, StaffMember } from '../src/staff';
+import { lineOrDutyManager } from '../src/cover';
+import { StaffMember } from '../src/staff';
 import { CaseNotFoundError, CaseRecord } from '../src/storage/caseLog';
 import { AllocationCardData, AllocationValues, allocationCard, cafAuthorisationCard, cafDecidedCard, caseCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
@@ -155,16 +156,16 @@ export async function allocationFormFor(services: BotServices, manager: StaffMem
 }
 
 /**
- * Who decides on a worker's CAF: their line manager, or a duty manager of the team when the line
- * manager is on leave (`absentUntil`), has left (inactive), or there is none (DOMAIN.md: "line or
- * duty manager"); never the person who submitted it (a manager may submit on a team case).
+ * Who decides on a worker's CAF: the one rule of who covers for whom (src/cover.ts: the line
+ * manager while at work, otherwise the team's duty manager; DOMAIN.md: "line or duty manager"),
+ * with its submitter left out, so a CAF never goes back to the manager who submitted it.
  */
 export async function cafDecider(services: BotServices, worker: StaffMember, submitter?: string): Promise<StaffMember | null> {
-  const today = services.today();
-  const line = worker.lineManager ? await services.directory.get(worker.lineManager) : null;
-  if (line?.active && !isAbsent(line, today) && line.id !== worker.id && line.id !== submitter) return line;
   const team = await services.directory.team(worker.team);
-  return team.find((m) => m.role === 'manager' && m.active && !isAbsent(m, today) && m.id !== worker.id && m.id !== submitter) ?? null;
+  // The line manager may sit in another team; lineOrDutyManager looks for them among those given.
+  const line = worker.lineManager && !team.some((m) => m.id === worker.lineManager) ? await services.directory.get(worker.lineManager) : null;
+  const candidates = [...team, ...(line ? [line] : [])].filter((m) => m.id !== submitter);
+  return lineOrDutyManager(worker, candidates, services.today());
 }
 
 /** Everyone who may decide on the CAF: the decider first, then the team's other managers (60 at most); never its submitter. */

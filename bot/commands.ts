@@ -1,4 +1,6 @@
+import { ABSENCE_PATTERN } from '../src/absenceWords';
 import { AccessDeniedError } from '../src/access';
+import { absenceCommand } from './absence';
 import { CaseNotFoundError } from '../src/storage/caseLog';
 import { AdaptiveCard } from './cards/template';
 import { helpCard, noticeCard, personalChatCard } from './cards/cards';
@@ -73,6 +75,7 @@ export const COMMANDS: BotCommand[] = [
         ? supervisionCardFor(turn.services, turn.actor)
         : noticeCard({ title: 'Supervision is between workers and their managers.', summary: 'Supervision' }),
   },
+  { name: 'away', pattern: ABSENCE_PATTERN, personal: true, run: (turn, match) => absenceCommand(turn, match.input ?? '') },
   { name: 'help', pattern: /^\s*(?:help|\?|hello|hi)\b/i, run: async () => helpCard() },
 ];
 
@@ -94,6 +97,9 @@ const COMMAND_WORDS: ReadonlyArray<[words: string, command: string]> = [
   ['allocate', 'allocate'],
   ['supervision', 'supervision'],
   ['supervisions', 'supervision'],
+  ['away', 'away'],
+  ['on leave', 'away'],
+  ['back', 'back'],
   ['help', 'help'],
 ];
 

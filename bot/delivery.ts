@@ -167,7 +167,7 @@ export interface TeamsDeliveryOptions {
   db: Database;
   conversations?: ConversationStore;
   log?: { warn(fields: object, message: string): void; info(fields: object, message: string): void };
-  /** Draws a `case-view` message's card for its recipient; null when it is no longer owed (e.g. the CAF was decided). */
+  /** Draws a `case-view` or `reminder` message's card for its recipient; null when it is no longer owed (e.g. the CAF was decided, the reminder met). */
   render?: (message: ClaimedMessage) => Promise<{ card: AdaptiveCard; subjectId?: string } | null>;
 }
 
@@ -220,7 +220,8 @@ export function teamsHandlers(options: TeamsDeliveryOptions): Record<string, Del
 
   const card: DeliveryHandler = async (message, control) => deliver(message, control, message.payload as unknown as CardPayload);
 
-  const caseView: DeliveryHandler = async (message, control) => {
+  /** A message drawn at delivery (a case view, a reminder): not sent, but cancelled, when nothing in it is owed any more. */
+  const drawn: DeliveryHandler = async (message, control) => {
     if (!options.render) return { failed: true, reason: 'no renderer for case views' };
     const drawn = await options.render(message);
     if (!drawn) return { cancelled: true, reason: 'no longer owed' };
@@ -246,5 +247,5 @@ export function teamsHandlers(options: TeamsDeliveryOptions): Record<string, Del
     return outcome;
   }
 
-  return { card, 'case-view': caseView };
+  return { card, 'case-view': drawn, reminder: drawn };
 }

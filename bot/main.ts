@@ -5,7 +5,8 @@ import { createAdapter } from './adapter';
 import { BotConfig, botConfigFromEnv } from './config';
 import { seedDemo } from './demo';
 import { startDeliveryLoop } from './deliveryLoop';
-import { renderCaseView } from './caseViews';
+import { startScheduler } from '../src/reminders/scheduler';
+import { renderMessage } from './rendering';
 import { EarlyHelpBot } from './earlyHelpBot';
 import { log } from './log';
 import { Notifier } from './notifier';
@@ -32,8 +33,17 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
   const services = createBotServices(db);
   if (config.localMode && env.EARLYHELP_DEMO !== 'off' && (await seedDemo(services))) log.info('local mode: demo team and cases written');
   const adapter = createAdapter(config);
-  const delivery = startDeliveryLoop({ db, adapter, appId: config.appId, conversations: services.conversations, render: (message) => renderCaseView(services, message) });
+  const delivery = startDeliveryLoop({ db, adapter, appId: config.appId, conversations: services.conversations, render: (message) => renderMessage(services, message) });
   const bot = new EarlyHelpBot(services, new Notifier(adapter, config.appId, services.conversations), delivery);
+  // Reminders and escalations: planned into the outbox a minute at a time, delivered by the loop above.
+  const scheduler =
+    env.EARLYHELP_SCHEDULER === 'off'
+      ? null
+      : startScheduler({
+          sweep: { db, caseLog: services.caseLog, store: services.reminders, policy: services.policy, calendar: services.calendar, staff: () => services.directory.all() },
+          onPlanned: () => delivery.poke(),
+          log,
+        });
   const server = await startServer({ config, adapter, bot, database: db, host: env.HOST ?? '127.0.0.1' });
   log.info({ url: server.url, localMode: config.localMode }, 'bot listening');
   return {
@@ -43,6 +53,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
     delivery,
     async close() {
       // Sends in flight get their outcome recorded before the database closes.
+      await scheduler?.stop();
       await delivery.stop();
       await server.close();
       await db.close();

@@ -5,6 +5,7 @@ import { loadPolicy, Policy } from '../src/policy';
 import { CaseLog, createCaseLog } from '../src/storage/caseLog';
 import { ConversationStore, createConversationStore } from '../src/storage/conversations';
 import { Database } from '../src/storage/database';
+import { createReminderStore, ReminderStore } from '../src/storage/reminderStore';
 import { createStaffDirectory, StaffDirectory } from '../src/storage/staffDirectory';
 
 /** What the bot's handlers need from the core: one object, built once per process. */
@@ -13,6 +14,7 @@ export interface BotServices extends CaseWorkContext {
   caseLog: CaseLog;
   directory: StaffDirectory;
   conversations: ConversationStore;
+  reminders: ReminderStore;
   policy: Policy;
   calendar: WorkingDayCalendar;
   now(): Date;
@@ -51,6 +53,7 @@ export function createBotServices(db: Database, options: { policy?: Policy; now?
     caseLog: createCaseLog(db),
     directory: cachedDirectory(createStaffDirectory(db), options.directoryCacheMs ?? 5000),
     conversations: createConversationStore(db),
+    reminders: createReminderStore(db),
     policy,
     calendar: calendarFor(policy),
     now,

@@ -103,6 +103,8 @@ export const eventDataSchemas = {
   'supervision-record-authorised': z.object({ supervisionDate: localDate }),
   /** The escalation process started for a missed obligation (e.g. no contact within 2 WD). */
   escalated: z.object({ obligation: z.string().min(1).max(100), to: staffId.optional(), note: text(4000).optional() }),
+  /** A manager's answer to an escalation: what is being done about the missed obligation. */
+  'escalation-noted': z.object({ obligation: z.string().min(1).max(100), note: text(2000).min(1) }),
   'closure-requested': z.object({ reason: z.enum(CLOSURE_REASONS), summary: text(8000).min(1) }),
   'closure-approved': z.object({ comments: text(4000).optional() }),
   'closure-returned': z.object({ comments: text(4000).min(1) }),

@@ -6,6 +6,7 @@ import { parseLocalDate } from '../src/localDate';
 import { recordAudit } from '../src/storage/audit';
 import { createCaseLog } from '../src/storage/caseLog';
 import { openDatabase } from '../src/storage/database';
+import { createStaffDirectory } from '../src/storage/staffDirectory';
 import { serverDatabase, TestDatabase } from './helpers/database';
 
 const MORGAN = '11111111-1111-4111-8111-111111111111';
@@ -58,14 +59,49 @@ describe('earlyhelp with a database', () => {
     expect(list.stdout).not.toContain('Alex Kim');
   });
 
-  test('staff absent marks leave until a date, and staff back clears it', async () => {
+  test('staff absent marks leave from today until a date, and staff back clears it', async () => {
     const away = await cli(server(), 'staff', 'absent', 'morgan@council.example', '--until', '2026-12-04');
-    expect(away).toMatchObject({ code: 0, stdout: 'Morgan Reid is away until 2026-12-04 (inclusive)\n' });
-    expect((await cli(server(), 'staff', 'list')).stdout).toMatch(/Morgan Reid\s+manager\s+North\s+0\s+yes\s+2026-12-04/);
+    expect(away).toMatchObject({ code: 0, stdout: 'Morgan Reid is away from 2026-11-30 to 2026-12-04 (inclusive)\n' });
+    expect((await cli(server(), 'staff', 'list')).stdout).toMatch(/Morgan Reid\s+manager\s+North\s+0\s+yes\s+2026-11-30 to 2026-12-04/);
     expect(await cli(server(), 'staff', 'absent', 'morgan@council.example', '--until', '2026-12-40')).toMatchObject({ code: 2, stderr: expect.stringContaining('--until') });
     expect(await cli(server(), 'staff', 'absent', 'nobody@council.example', '--until', '2026-12-04')).toMatchObject({ code: 2, stderr: expect.stringContaining('nobody@council.example is not in the directory') });
     expect((await cli(server(), 'staff', 'back', MORGAN)).stdout).toBe('Morgan Reid is back\n');
     expect((await cli(server(), 'staff', 'list')).stdout).not.toMatch(/Morgan Reid.*2026-12-04/);
+  });
+
+  test('staff absent --from --until sets a leave to come, which staff list shows and staff back cancels', async () => {
+    const away = await cli(server(), 'staff', 'absent', SAM, '--from', '2026-12-21', '--until', '2027-01-04');
+    expect(away).toMatchObject({ code: 0, stdout: 'Sam Patel is away from 2026-12-21 to 2027-01-04 (inclusive)\n' });
+    expect((await cli(server(), 'staff', 'list')).stdout).toMatch(/Sam Patel\s+worker\s+North\s+20\s+yes\s+2026-12-21 to 2027-01-04\s*$/m);
+    // The directory keeps both days: the staff file takes them back as they were.
+    const db = await openDatabase({ databaseUrl: t.url });
+    try {
+      expect(await createStaffDirectory(db).get(SAM)).toMatchObject({ absentFrom: '2026-12-21', absentUntil: '2027-01-04' });
+    } finally {
+      await db.close();
+    }
+    expect((await cli(server(), 'staff', 'back', 'sam@council.example')).stdout).toBe('Sam Patel is back\n');
+    expect((await cli(server(), 'staff', 'list')).stdout).toMatch(/Sam Patel\s+worker\s+North\s+20\s+yes\s*$/m);
+  });
+
+  test('staff absent refuses a leave that ends before it starts, or has ended, naming the option, and writes nothing', async () => {
+    const auditRows = async () => {
+      const db = await openDatabase({ databaseUrl: t.url });
+      try {
+        return (await db.query<{ n: number }>(`SELECT count(*)::int AS n FROM audit_log WHERE action = 'staff.change'`))[0].n;
+      } finally {
+        await db.close();
+      }
+    };
+    const before = await auditRows();
+    expect(await cli(server(), 'staff', 'absent', SAM, '--from', '2027-01-05', '--until', '2027-01-04')).toMatchObject({ code: 2, stderr: 'earlyhelp: --from: 2027-01-05 is after --until 2027-01-04\n' });
+    expect(await cli(server(), 'staff', 'absent', SAM, '--from', '2026-11-20', '--until', '2026-11-27')).toMatchObject({ code: 2, stderr: 'earlyhelp: --until: 2026-11-27 is in the past (today is 2026-11-30)\n' });
+    expect(await cli(server(), 'staff', 'absent', SAM, '--from', '2026-13-01', '--until', '2027-01-04')).toMatchObject({ code: 2, stderr: expect.stringMatching(/^earlyhelp: --from: /) });
+    expect(await cli(server(), 'staff', 'absent', SAM, '--from', '2026-12-21')).toMatchObject({ code: 2, stderr: expect.stringContaining('--until') });
+    // A leave already begun may be set: only its end must be today or later.
+    expect(await cli(server(), 'staff', 'absent', SAM, '--from', '2026-11-27', '--until', '2026-11-30')).toMatchObject({ code: 0, stdout: 'Sam Patel is away from 2026-11-27 to 2026-11-30 (inclusive)\n' });
+    expect(await auditRows()).toBe(before + 1);
+    await cli(server(), 'staff', 'back', SAM);
   });
 
   test('staff add names a bad field and exits 2', async () => {

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Command } from 'commander';
 import { calendarFor } from '../calendar';
+import { absenceFault } from '../absenceWords';
 import { alreadyInCaseLog, CaseImportError, parseCaseImport, readCaseImportJson } from '../caseImport';
 import { londonDateOf } from '../localDate';
 import { obligations } from '../obligations';
@@ -108,24 +109,31 @@ export function registerDataCommands(program: Command, io: CliIo): void {
   staff
     .command('absent')
     .argument('<member>', 'id or e-mail')
+    .option('--from <date>', 'the first day of leave, YYYY-MM-DD (default: today)')
     .requiredOption('--until <date>', 'the last day of leave, YYYY-MM-DD')
-    .description('mark someone on leave: a duty manager of the team decides in their place until then')
-    .action((idOrEmail: string, o: { until: string }) =>
-      withDatabase(async (db) => {
-        const until = parseDateOption(o.until, '--until');
+    .description('mark someone on leave from one day to another (both inclusive): their line or duty manager covers meanwhile')
+    .action((idOrEmail: string, o: { from?: string; until: string }) => {
+      // Bad dates are refused before the database is opened: nothing is written.
+      const until = parseDateOption(o.until, '--until');
+      const today = londonDateOf(io.now());
+      const from = o.from === undefined ? today : parseDateOption(o.from, '--from');
+      const fault = absenceFault(from, until, today);
+      if (fault === 'ends-before-start') throw new UsageError(`--from: ${from} is after --until ${until}`);
+      if (fault === 'ended') throw new UsageError(`--until: ${until} is in the past (today is ${today})`);
+      return withDatabase(async (db) => {
         const member = await findMember(db, idOrEmail);
-        await createStaffDirectory(db).save([{ ...member, absentUntil: until }], actor);
-        io.stdout(`${member.name} is away until ${until} (inclusive)\n`);
-      }),
-    );
+        await createStaffDirectory(db).save([{ ...member, absentFrom: from, absentUntil: until }], actor);
+        io.stdout(`${member.name} is away from ${from} to ${until} (inclusive)\n`);
+      });
+    });
   staff
     .command('back')
     .argument('<member>', 'id or e-mail')
-    .description('mark someone back from leave')
+    .description('mark someone back from leave (a leave still to come is cancelled too)')
     .action((idOrEmail: string) =>
       withDatabase(async (db) => {
         const member = await findMember(db, idOrEmail);
-        const { absentUntil: _gone, ...back } = member;
+        const { absentFrom: _from, absentUntil: _until, ...back } = member;
         await createStaffDirectory(db).save([back], actor);
         io.stdout(`${member.name} is back\n`);
       }),
@@ -136,7 +144,7 @@ export function registerDataCommands(program: Command, io: CliIo): void {
     .action(() =>
       withDatabase(async (db) => {
         const all = await createStaffDirectory(db).all();
-        io.stdout(table(['id', 'name', 'role', 'team', 'capacity', 'active', 'away until'], all.map((m) => [m.id, m.name, m.role, m.team, String(m.capacityPoints), m.active ? 'yes' : 'no', m.absentUntil ?? ''])));
+        io.stdout(table(['id', 'name', 'role', 'team', 'capacity', 'active', 'away'], all.map((m) => [m.id, m.name, m.role, m.team, String(m.capacityPoints), m.active ? 'yes' : 'no', awayOf(m)])));
       }),
     );
 
@@ -233,6 +241,12 @@ export function registerDataCommands(program: Command, io: CliIo): void {
 function namesOf(staff: StaffMember[]): (id: string | null) => string {
   const names = new Map(staff.map((m) => [m.id, m.name]));
   return (id) => (id === null ? '' : (names.get(id) ?? id));
+}
+
+/** A leave as the staff list shows it: "2026-12-21 to 2027-01-04"; one set before leave had a start, "until 2027-01-04". */
+function awayOf(m: StaffMember): string {
+  if (!m.absentUntil) return '';
+  return m.absentFrom ? `${m.absentFrom} to ${m.absentUntil}` : `until ${m.absentUntil}`;
 }
 
 /** A fault in an import file is bad input: exit 2, the file, case, field and reason named. */

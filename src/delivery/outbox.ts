@@ -312,6 +312,15 @@ export async function heldUntil(db: Database, destination: string, options: When
   return row ? new Date(row.until) : null;
 }
 
+/** One message of a person's, by id (a card acted on names the message it came from): null unless it is theirs and of this kind. */
+export async function messageFor(db: Database, id: number, staffId: string, kind: string): Promise<{ id: number; kind: string; caseId?: string; payload: Record<string, unknown>; status: OutboxStatus } | null> {
+  const [row] = await db.query<{ id: number; kind: string; case_id: string | null; payload: Record<string, unknown>; status: OutboxStatus }>(
+    'SELECT id, kind, case_id, payload, status FROM outbox WHERE id = $1 AND recipient_staff_id = $2 AND kind = $3',
+    [id, staffId, kind],
+  );
+  return row ? { id: row.id, kind: row.kind, ...(row.case_id ? { caseId: row.case_id } : {}), payload: row.payload, status: row.status } : null;
+}
+
 /** What waits (pending or waiting), or with `failed`, what failed: for people, so with names and case references, never a payload. */
 export async function list(db: Database, options: { failed?: boolean; limit?: number } = {}): Promise<OutboxEntry[]> {
   const rows = await db.query<{

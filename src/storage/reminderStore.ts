@@ -71,6 +71,15 @@ export function createReminderStore(db: Database) {
       }
       return out;
     },
+    /** One person's snoozes on these cases, keyed `caseId|obligationId`, to the day each ends. */
+    async snoozesBy(staffId: string, caseIds: readonly string[]): Promise<Map<string, LocalDate>> {
+      if (caseIds.length === 0) return new Map();
+      const rows = await db.query<{ case_id: string; obligation_id: string; until: string }>(
+        'SELECT case_id, obligation_id, until::text FROM reminder_snoozes WHERE staff_id = $1 AND case_id = ANY($2::text[])',
+        [staffId, caseIds],
+      );
+      return new Map(rows.map((r) => [`${r.case_id}|${r.obligation_id}`, r.until as LocalDate]));
+    },
     /** Puts off one reminder of a case for a person until a working day (checked by the caller); the case is worked out again at the next sweep. */
     async snooze(s: { caseId: string; obligationId: string; staffId: string; until: LocalDate }): Promise<void> {
       await db.transaction(async (tx) => {

@@ -11,6 +11,7 @@ interface StaffRow {
   line_manager: string | null;
   capacity_points: number;
   active: boolean;
+  absent_from: string | null;
   absent_until: string | null;
 }
 
@@ -23,10 +24,11 @@ const toMember = (r: StaffRow): StaffMember => ({
   ...(r.line_manager ? { lineManager: r.line_manager } : {}),
   capacityPoints: r.capacity_points,
   active: r.active,
+  ...(r.absent_from ? { absentFrom: r.absent_from } : {}),
   ...(r.absent_until ? { absentUntil: r.absent_until } : {}),
 });
 
-const COLUMNS = 'id, name, email, role, team, line_manager, capacity_points, active, absent_until';
+const COLUMNS = 'id, name, email, role, team, line_manager, capacity_points, active, absent_from, absent_until';
 
 export type StaffDirectory = ReturnType<typeof createStaffDirectory>;
 
@@ -49,9 +51,9 @@ export function createStaffDirectory(db: Database) {
         await tx.query('SET CONSTRAINTS ALL DEFERRED').catch(() => undefined);
         for (const m of members) {
           await tx.query(
-            `INSERT INTO staff (id, name, email, role, team, line_manager, capacity_points, active, absent_until) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8)
-             ON CONFLICT (id) DO UPDATE SET name = $2, email = $3, role = $4, team = $5, capacity_points = $6, active = $7, absent_until = $8, updated_at = now()`,
-            [m.id, m.name, m.email, m.role, m.team, m.capacityPoints, m.active, m.absentUntil ?? null],
+            `INSERT INTO staff (id, name, email, role, team, line_manager, capacity_points, active, absent_from, absent_until) VALUES ($1, $2, $3, $4, $5, NULL, $6, $7, $8, $9)
+             ON CONFLICT (id) DO UPDATE SET name = $2, email = $3, role = $4, team = $5, capacity_points = $6, active = $7, absent_from = $8, absent_until = $9, updated_at = now()`,
+            [m.id, m.name, m.email, m.role, m.team, m.capacityPoints, m.active, m.absentFrom ?? null, m.absentUntil ?? null],
           );
         }
         for (const m of members) await tx.query('UPDATE staff SET line_manager = $2 WHERE id = $1', [m.id, m.lineManager ?? null]);

@@ -1,5 +1,5 @@
 import { Activity, ConversationReference, TestAdapter, TurnContext } from 'botbuilder';
-import { renderCaseView } from '../../bot/caseViews';
+import { renderMessage } from '../../bot/rendering';
 import { startDeliveryLoop } from '../../bot/deliveryLoop';
 import { EarlyHelpBot } from '../../bot/earlyHelpBot';
 import { Dispatcher } from '../../src/delivery/dispatcher';
@@ -70,7 +70,7 @@ export async function botUnderTest(db: Database, staff: readonly StaffMember[] =
   const adapter = new ProactiveTestAdapter();
   // The outbox's sender over the same adapter, as the server runs it: the pacing is Teams' own, and
   // every turn below waits until what it queued has been delivered (or set to wait).
-  const delivery = startDeliveryLoop({ db, adapter, appId: '', conversations: services.conversations, render: (message) => renderCaseView(services, message), dispatcher: { pollMs: 50 } });
+  const delivery = startDeliveryLoop({ db, adapter, appId: '', conversations: services.conversations, render: (message) => renderMessage(services, message), dispatcher: { pollMs: 50 } });
   const bot = new EarlyHelpBot(services, new Notifier(adapter, '', services.conversations), delivery);
   const drain = async () => {
     for (let i = 0; i < 50; i++) {
@@ -201,7 +201,7 @@ export async function settleDelivery(b: BotUnderTest, timeoutMs = 15_000): Promi
   for (;;) {
     const [row] = await db.query<{ n: number }>(
       `SELECT count(*)::int AS n FROM outbox o
-        WHERE o.status = 'pending' AND o.kind IN ('card', 'case-view')
+        WHERE o.status = 'pending' AND o.kind IN ('card', 'case-view', 'reminder')
           AND EXISTS (SELECT 1 FROM conversation_references c
                        WHERE (o.recipient_staff_id IS NOT NULL AND c.staff_id = o.recipient_staff_id AND c.conversation_type = 'personal')
                           OR (o.conversation_id IS NOT NULL AND c.conversation_id = o.conversation_id))`,

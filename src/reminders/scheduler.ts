@@ -1,0 +1,62 @@
+import { sweepReminders, SweepContext, SweepResult } from './sweep';
+
+/**
+ * The scheduler inside the server: a sweep at start (a server down at 08:30 sends the day's
+ * digests when it is back, the same working day) and then one a minute. A sweep between digest
+ * times reads only the cases whose time has come, so it costs almost nothing.
+ */
+export interface SchedulerOptions {
+  sweep: SweepContext;
+  /** Between sweeps; one a minute by default. */
+  intervalMs?: number;
+  /** The scheduler's clock (tests set it). */
+  now?: () => Date;
+  /** Told after a sweep queued something (the delivery loop is poked). */
+  onPlanned?: (result: SweepResult) => void;
+  log?: { warn(fields: object, message: string): void; info(fields: object, message: string): void };
+  /** Names this instance's hold on the sweep lease. */
+  holder?: string;
+}
+
+export interface Scheduler {
+  /** One sweep now (also what the timer runs); resolves when it is done. */
+  runOnce(): Promise<SweepResult | null>;
+  stop(): Promise<void>;
+}
+
+export function startScheduler(options: SchedulerOptions): Scheduler {
+  const now = options.now ?? (() => new Date());
+  const holder = options.holder ?? `server:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
+  let running: Promise<SweepResult | null> | null = null;
+  let stopped = false;
+
+  async function sweepOnce(): Promise<SweepResult | null> {
+    try {
+      const result = await sweepReminders(options.sweep, { now: now(), holder });
+      if (result.planned.length) {
+        options.log?.info({ planned: result.planned.length, casesRead: result.casesRead }, 'reminders: planned');
+        options.onPlanned?.(result);
+      }
+      return result;
+    } catch (e) {
+      // A sweep that failed changed nothing it did not finish: the next one plans it again.
+      options.log?.warn({ err: (e as Error)?.name, message: (e as Error)?.message }, 'reminders: sweep failed');
+      return null;
+    }
+  }
+
+  const runOnce = () => (running ??= sweepOnce().finally(() => (running = null)));
+  const timer = setInterval(() => {
+    if (!stopped) void runOnce();
+  }, options.intervalMs ?? 60_000);
+  timer.unref?.();
+  void runOnce();
+  return {
+    runOnce,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}
