@@ -45,12 +45,14 @@ export function registerReminderCommands(program: Command, io: CliIo): void {
           io.stdout(`${JSON.stringify(result.planned.map((n) => asJson(n, byId)), null, 2)}\n`);
           return;
         }
-        io.stdout(`${o.dryRun ? 'would send' : 'planned'} ${result.planned.length} notification${result.planned.length === 1 ? '' : 's'} at ${new TZDate(now, OFFICE_TIME_ZONE).toString()} (${result.casesRead} cases read)\n`);
+        io.stdout(`${o.dryRun ? 'would send' : 'planned'} ${result.planned.length} notification${result.planned.length === 1 ? '' : 's'} at ${LONDON.format(now)} London time (${result.casesRead} cases read)\n`);
         const rows = result.planned.flatMap((n) => (n.items.length ? n.items : [null]).map((i) => [nameOf(n.recipient, byId), n.type, i?.case ?? '', i?.obligation ?? (n.unreachable?.length ? 'cannot be reached: ' + n.unreachable.map((u) => nameOf(u, byId)).join(', ') : ''), i?.due ?? '', i?.status ?? '']));
         if (rows.length) io.stdout(table(['to', 'type', 'case', 'obligation', 'due', 'status'], rows));
       });
     });
 }
+
+const LONDON = new Intl.DateTimeFormat('en-GB', { timeZone: OFFICE_TIME_ZONE, weekday: 'short', day: 'numeric', month: 'short', year: 'numeric', hour: '2-digit', minute: '2-digit' });
 
 const nameOf = (id: string, byId: ReadonlyMap<string, StaffMember>) => byId.get(id)?.name ?? id;
 const emailOf = (id: string, byId: ReadonlyMap<string, StaffMember>) => byId.get(id)?.email ?? id;
