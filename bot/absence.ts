@@ -8,7 +8,7 @@ import { noticeCard } from './cards/cards';
 import { formatDay } from './cards/labels';
 import { AdaptiveCard, expandCard } from './cards/template';
 import { BotServices } from './services';
-import { Turn } from './turn';
+import { CommandTurn } from './turn';
 
 /**
  * Absence from the bot: a person says when they are away in their own words ("away from 21 Dec
@@ -93,7 +93,7 @@ function replacedWords(person: StaffMember, today: LocalDate): string {
 }
 
 /** The confirmation card for a leave read from what the person typed, or the card saying why not. */
-async function proposal(turn: Turn, from: LocalDate, until: LocalDate): Promise<AdaptiveCard> {
+async function proposal(turn: CommandTurn, from: LocalDate, until: LocalDate): Promise<AdaptiveCard> {
   return absenceCard({
     title: `Away ${leaveWords(from, until)}`,
     cover: await coverWords(turn.services, turn.actor, from),
@@ -103,7 +103,7 @@ async function proposal(turn: Turn, from: LocalDate, until: LocalDate): Promise<
 }
 
 /** "back": the person's leave, now or to come, is cleared (saved and audited as theirs). */
-async function back(turn: Turn): Promise<AdaptiveCard> {
+async function back(turn: CommandTurn): Promise<AdaptiveCard> {
   const today = turn.services.today();
   const me = turn.actor;
   if (!me.absentUntil && !me.absentFrom) return noticeCard({ title: 'You are not marked away: your reminders come to you.', summary: SUMMARY });
@@ -115,7 +115,7 @@ async function back(turn: Turn): Promise<AdaptiveCard> {
 }
 
 /** The `away` command: what the person typed, read as a leave to confirm, "back", or not understood. */
-export async function absenceCommand(turn: Turn, text: string): Promise<AdaptiveCard> {
+export async function absenceCommand(turn: CommandTurn, text: string): Promise<AdaptiveCard> {
   const words = readAbsence(text, turn.services.today()) ?? { kind: 'unclear', reason: `Tell me when, for example ${ABSENCE_EXAMPLES}.` };
   switch (words.kind) {
     case 'back':

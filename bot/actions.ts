@@ -2,7 +2,8 @@ import { AccessDeniedError } from '../src/access';
 import { answerAbsence } from './absence';
 import { randomUUID } from 'node:crypto';
 import { allocateCase, AlreadyDecidedError, CafDecision, caseFor, CaseWorkError, decideCaf, Notify, OverCapacityError, recordWork, WorkAction } from '../src/caseWork';
-import { statusByDedupeKey } from '../src/delivery/outbox';
+import { enqueue, statusByDedupeKey } from '../src/delivery/outbox';
+import { commandViewMessage } from './rendering';
 import { cardMessage, caseViewMessage } from './delivery';
 import { reallocateCase } from '../src/reallocation';
 import { recordSupervision, SupervisionStage } from '../src/supervision';
@@ -15,7 +16,6 @@ import { CafOutcome, noticeCard, personalChatCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
 import { dueCard, myCasesCard, workerCases } from './caseLists';
 import { allocationFormFor, cafAuthorisationCardFor, cafDecidedCardFor, cafDecider, caseCardFor } from './caseViews';
-import { runCommand } from './commands';
 import { log } from './log';
 import { Turn } from './turn';
 
@@ -302,7 +302,11 @@ const refreshCafAuthorisation: CardAction = async (turn, data) => {
   return OUT_OF_DATE();
 };
 
-/** From a group chat or channel: the command's card goes to the person's own chat, nothing of it here. */
+/**
+ * From a group chat or channel: the command's card goes to the person's own chat, nothing of it
+ * here. It goes through the outbox like every other card (the command waits there, never its
+ * answer, which may name a family), and is run as the person when it is delivered.
+ */
 const openInPersonalChat: CardAction = async (turn, data) => {
   let command: string;
   try {
@@ -310,10 +314,11 @@ const openInPersonalChat: CardAction = async (turn, data) => {
   } catch {
     return OUT_OF_DATE();
   }
-  const card = await runCommand({ ...turn, inGroup: false }, command);
-  const delivered = await turn.notifier.toPerson(turn.actor.id, card);
+  const key = `command-view:${turn.idempotencyKey ?? randomUUID()}`;
+  await enqueue(turn.services.db, commandViewMessage(turn.actor.id, command, key));
+  const has = await delivered(turn, key);
   return noticeCard({
-    title: delivered ? 'Sent to your personal chat with Early Help.' : 'Open Early Help in your personal chat (Apps, Early Help) to see it there.',
+    title: has ? 'Sent to your personal chat with Early Help.' : 'Open Early Help in your personal chat (Apps, Early Help): it will be waiting there.',
     summary: 'Sent to your personal chat',
   });
 };

@@ -8,7 +8,7 @@ import { approvalsCard, dueCard, myCasesCard, teamCardFor } from './caseLists';
 import { allocationFormFor, cafAuthorisationCardFor, caseCardFor, mayDecideCaf } from './caseViews';
 import { caseFor } from '../src/caseWork';
 import { supervisionCardFor } from './supervisionViews';
-import { Turn } from './turn';
+import { CommandTurn } from './turn';
 
 /** The commands in personal chat, each with the words that trigger it (also the manifest's command menu). */
 export interface BotCommand {
@@ -16,7 +16,7 @@ export interface BotCommand {
   pattern: RegExp;
   /** Shows a case or a caseload: answered only in the person's own chat, never in a group chat or channel. */
   personal?: true;
-  run(turn: Turn, match: RegExpMatchArray): Promise<AdaptiveCard>;
+  run(turn: CommandTurn, match: RegExpMatchArray): Promise<AdaptiveCard>;
 }
 
 /** What follows "case": a bare number is an EH reference ("case 1003" is EH-1003); anything else as typed, in capitals. */
@@ -136,7 +136,7 @@ export function nearestCommand(text: string): string | null {
 }
 
 /** The card for what someone typed; anything not understood gets the help card. */
-export async function runCommand(turn: Turn, text: string): Promise<AdaptiveCard> {
+export async function runCommand(turn: CommandTurn, text: string): Promise<AdaptiveCard> {
   for (const command of COMMANDS) {
     const match = text.match(command.pattern);
     if (!match) continue;

@@ -1,6 +1,8 @@
 import { databaseOptionsFromEnv, openDatabase } from '../src/storage/database';
 import { migrate } from '../src/storage/migrations';
 import type { Dispatcher } from '../src/delivery/dispatcher';
+import { graphConfigFromEnv } from '../src/graph/config';
+import { startMailDelivery } from '../src/graph/mail';
 import { createAdapter } from './adapter';
 import { BotConfig, botConfigFromEnv } from './config';
 import { seedDemo } from './demo';
@@ -28,6 +30,7 @@ export interface RunningBot {
  */
 export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: Partial<BotConfig> = {}): Promise<RunningBot> {
   const config = { ...botConfigFromEnv(env), ...overrides };
+  const graph = graphConfigFromEnv(env);
   const db = await openDatabase(databaseOptionsFromEnv(env));
   await migrate(db);
   const services = createBotServices(db);
@@ -35,6 +38,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
   const adapter = createAdapter(config);
   const delivery = startDeliveryLoop({ db, adapter, appId: config.appId, conversations: services.conversations, render: (message) => renderMessage(services, message) });
   const bot = new EarlyHelpBot(services, new Notifier(adapter, config.appId, services.conversations), delivery);
+  // E-mail (the allocation e-mail) from the service mailbox through Graph, by a sender of its own; without a mailbox it waits in the outbox.
+  const mail = graph?.mailbox ? startMailDelivery({ db, config: graph, log }) : null;
   // Reminders and escalations: planned into the outbox a minute at a time, delivered by the loop above.
   const scheduler =
     env.EARLYHELP_SCHEDULER === 'off'
@@ -55,6 +60,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
       // Sends in flight get their outcome recorded before the database closes.
       await scheduler?.stop();
       await delivery.stop();
+      await mail?.stop();
       await server.close();
       await db.close();
     },

@@ -17,3 +17,6 @@ export interface Turn {
   /** Whether the card was acted on where several people see it (group chat or channel). */
   inGroup: boolean;
 }
+
+/** What a command needs of a turn: who asks, and where (a command may also be run at delivery, for a card queued to a personal chat). */
+export type CommandTurn = Pick<Turn, 'services' | 'actor' | 'inGroup'>;

@@ -48,14 +48,16 @@ afterAll(async () => {
 // What the outbox should hold: every message an action queues, in order.
 
 interface Queued {
-  kind: 'case-view' | 'allocation-email';
+  kind: 'case-view' | 'allocation-email' | 'command-view';
   /** The person it is for; none for the allocation e-mail, which carries its own addresses. */
   to: DemoPerson | null;
-  reference: string;
+  reference: string | null;
   /** What the card shows its person when delivered. */
   shows?: RegExp;
   /** For the allocation e-mail: the worker it is addressed to. */
   emailTo?: DemoPerson;
+  /** The notification preview, where it is not "Case <reference>". */
+  summary?: string;
 }
 
 const expected: Queued[] = [];
@@ -137,7 +139,7 @@ async function checkOutbox(step: string): Promise<void> {
     const sends = proactive.filter((s) => s.activity.id === row.delivered_activity_id);
     expect({ where, sends: sends.length, to: sends[0]?.conversationId }).toEqual({ where, sends: 1, to: personalChatOf(staff(want.to!)) });
     if (want.shows) expect({ where, card: textOf(cardOf(sends[0])) }).toEqual({ where, card: expect.stringMatching(want.shows) });
-    expect(sends[0].activity.summary).toBe(`${row.kind === 'case-view' && (row.payload as { view?: string }).view === 'caf-authorisation' ? `CAF for case ${want.reference} awaiting authorisation.` : `Case ${want.reference}`}`);
+    expect(sends[0].activity.summary).toBe(want.summary ?? `${row.kind === 'case-view' && (row.payload as { view?: string }).view === 'caf-authorisation' ? `CAF for case ${want.reference} awaiting authorisation.` : `Case ${want.reference}`}`);
     delivered.add(row.delivered_activity_id!);
   }
   const outside = proactive.filter((s) => !delivered.has(s.activity.id!));
@@ -319,9 +321,9 @@ describe('every command and action, as each demo person: every card delivered or
       { who: 'manager', say: 'case EH-3101', answer: /CAF awaiting authorisation: case EH-3101/ },
       { who: 'manager', verb: 'approveCaf', data: onCaf('EH-3101', 'Good analysis'), answer: /CAF approved: case EH-3101/, queues: [caseCard('worker', 'EH-3101', /CAF approved by Morgan Reid\. Comments: Good analysis/)] },
 
-      // From a group chat: the case stays out of the group; a command card goes to the person's own chat.
+      // From a group chat: the case stays out of the group; a command card goes to the person's own chat, through the outbox (the command waits there, never its answer).
       { who: 'worker', verb: 'logVisit', data: onCase('EH-3103', { visitDate: TODAY, consentForm: 'true' }), conversation: { id: 'group-chat-north', conversationType: 'groupChat' }, answer: /^Case details are for your personal chat\./ },
-      { who: 'worker', verb: 'openInPersonalChat', data: async () => ({ command: 'my cases' }), conversation: { id: 'group-chat-north', conversationType: 'groupChat' }, answer: /^Sent to your personal chat with Early Help\.$/, direct: 1 },
+      { who: 'worker', verb: 'openInPersonalChat', data: async () => ({ command: 'my cases' }), conversation: { id: 'group-chat-north', conversationType: 'groupChat' }, answer: /^Sent to your personal chat with Early Help\.$/, queues: [{ kind: 'command-view', to: 'worker', reference: null, shows: /^Your cases/, summary: 'Your cases' }] },
 
       // CAFs submitted while the line manager is on leave go to the duty manager, who has never opened the bot: they wait.
       { who: 'worker', verb: 'logVisit', data: onCase('EH-3103', { visitDate: TODAY, childSeen: 'true', consentForm: 'true' }), answer: /Visit recorded on case EH-3103\./ },
