@@ -4,6 +4,7 @@ import { londonDateOf } from '../localDate';
 import { DEFAULT_POLICY_FILE, describePeriod, loadPolicy, PolicyError } from '../policy';
 import { deadlinesJson, deadlinesOf, deadlinesTable, parseDateOption } from './deadlines';
 import { registerDataCommands } from './dataCommands';
+import { registerGraphCommands } from './graphCommands';
 import { registerOutboxCommands } from './outboxCommands';
 import { registerReminderCommands } from './reminderCommands';
 import { table } from './table';
@@ -97,6 +98,7 @@ export function buildProgram(io: CliIo): Command {
   registerDataCommands(program, io);
   registerOutboxCommands(program, io);
   registerReminderCommands(program, io);
+  registerGraphCommands(program, io);
   return program;
 }
 
