@@ -6,12 +6,14 @@ process.env.LOG_LEVEL = 'silent';
 import { benchBotTurns } from './botTurns';
 import { benchCaseImport } from './caseImport';
 import { benchObligations } from './obligations';
+import { benchReminders } from './reminders';
 
 async function main(): Promise<void> {
   console.log(`earlyhelp benchmarks on Node ${process.version}, ${require('node:os').cpus().length} cores`);
   for (const line of benchObligations()) console.log(line);
   for (const line of await benchBotTurns()) console.log(line);
   for (const line of await benchCaseImport()) console.log(line);
+  for (const line of await benchReminders()) console.log(line);
 }
 
 main().catch((e) => {
