@@ -1,7 +1,7 @@
 import os from 'node:os';
 import { Database } from '../storage/database';
 import { beginSend, claim, ClaimedMessage, heldUntil, holdDestination, markCancelled, markDelivered, markFailed, markWaiting, retryLater } from './outbox';
-import { Pacer, PacingLimits, TEAMS_LIMITS } from './pacing';
+import { Pacer, PacingLimits, TEAMS_PACING } from './pacing';
 
 /**
  * The dispatcher: the one sender of the outbox for a destination (Teams now, a mailbox later).
@@ -150,7 +150,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   const clock = options.clock ?? Date.now;
   const random = options.random ?? Math.random;
   const log = options.log ?? quiet;
-  const pacer = new Pacer(options.limits ?? TEAMS_LIMITS);
+  const pacer = new Pacer(options.limits ?? TEAMS_PACING);
   const date = (ms: number) => new Date(ms);
   /**
    * Leases, due times and holds are judged by the database's clock, which every instance shares;

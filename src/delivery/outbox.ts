@@ -113,6 +113,34 @@ export async function enqueue(tx: Database, message: NewMessage): Promise<number
   return rows[0]?.id ?? null;
 }
 
+/**
+ * Queues many messages at once (a scheduler's digests), a few thousand a statement; a message
+ * whose dedupe key is already queued is skipped. Returns the dedupe keys newly queued.
+ */
+export async function enqueueMany(db: Database, messages: readonly NewMessage[]): Promise<Set<string>> {
+  const queued = new Set<string>();
+  for (let from = 0; from < messages.length; from += 2000) {
+    const rows = messages.slice(from, from + 2000).map((m) => ({
+      kind: m.kind,
+      case_id: m.caseId ?? null,
+      payload: m.payload,
+      recipient_staff_id: m.recipient && 'staffId' in m.recipient ? m.recipient.staffId : null,
+      conversation_id: m.recipient && 'conversationId' in m.recipient ? m.recipient.conversationId : null,
+      dedupe_key: m.dedupeKey ?? null,
+      not_before: m.notBefore ? m.notBefore.toISOString() : null,
+    }));
+    const inserted = await db.query<{ dedupe_key: string | null }>(
+      `INSERT INTO outbox (kind, case_id, payload, recipient_staff_id, conversation_id, dedupe_key, not_before)
+       SELECT r.kind, r.case_id, r.payload, r.recipient_staff_id, r.conversation_id, r.dedupe_key, COALESCE(r.not_before::timestamptz, now())
+         FROM jsonb_to_recordset($1::jsonb) AS r(kind text, case_id text, payload jsonb, recipient_staff_id text, conversation_id text, dedupe_key text, not_before text)
+       ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key`,
+      [JSON.stringify(rows)],
+    );
+    for (const r of inserted) if (r.dedupe_key) queued.add(r.dedupe_key);
+  }
+  return queued;
+}
+
 interface Row {
   id: number;
   kind: string;

@@ -29,6 +29,18 @@ export const TEAMS_LIMITS: PacingLimits = {
   global: [{ count: 30, windowMs: 1_000 }],
 };
 
+/**
+ * What the dispatcher books by default: Teams' limits less a margin. A slot is booked when a send
+ * starts, and the request reaches Teams some milliseconds later (the claim's write, the HTTPS
+ * request), by varying amounts: booked at exactly 30 a second, 31 can land inside one second and
+ * draw a 429, which holds every sender. A twentieth off the global rate, and one off each
+ * per-conversation count, keeps arrivals inside the limits.
+ */
+export const TEAMS_PACING: PacingLimits = {
+  perConversation: TEAMS_LIMITS.perConversation.map((w) => ({ count: Math.max(1, w.count - Math.max(1, Math.floor(w.count / 20))), windowMs: w.windowMs })),
+  global: TEAMS_LIMITS.global.map((w) => ({ count: Math.max(1, Math.floor(w.count * 0.95)), windowMs: w.windowMs })),
+};
+
 /** How many of the ascending `times` are at or before `x`. */
 function countUpTo(times: readonly number[], x: number): number {
   let lo = 0;
@@ -124,7 +136,7 @@ export class Pacer {
   private readonly state = newPacerState();
   private lastPrune = 0;
 
-  constructor(readonly limits: PacingLimits = TEAMS_LIMITS) {}
+  constructor(readonly limits: PacingLimits = TEAMS_PACING) {}
 
   /** When a message to `conversation` may go, without booking it. */
   peek(conversation: string, now: number): number {

@@ -85,6 +85,18 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     expect(await sweepReminders(sweep, { now: at('2026-12-11', '10:01') })).toMatchObject({ planned: [], casesRead: 0 });
   });
 
+  test('two escalations owed on one case in one sweep are both written, and the case then rests until its next time', async () => {
+    today = '2027-01-07' as LocalDate; // Thursday
+    const record = await allocateCase(ctx, MORGAN, input());
+    // No sweep until Friday 15th: telephone contact (due Mon 11th) and personal contact (due Thu 14th) both missed.
+    const friday = await sweepReminders(sweep, { now: at('2027-01-15', '08:30') });
+    const escalations = friday.planned.filter((p) => p.type === 'escalation' && p.items[0].caseId === record.caseId);
+    expect(escalations.map((p) => p.items[0].obligation).sort()).toEqual(['personal-contact', 'telephone-contact']);
+    const events = (await ctx.caseLog.read(record.caseId, { actor: 'test' })).events;
+    expect(events.filter((e) => e.type === 'escalated')).toHaveLength(2);
+    expect(await sweepReminders(sweep, { now: at('2027-01-15', '08:31') })).toMatchObject({ planned: [], casesRead: 0 });
+  });
+
   test('a sweep that finds the lease held by a live sweeper does nothing', async () => {
     const store = createReminderStore(t.db);
     expect(await store.takeLease('other')).not.toBeNull();
