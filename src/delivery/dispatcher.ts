@@ -189,18 +189,24 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
   async function send(m: ClaimedMessage, summary: RunSummary): Promise<Result> {
     const handler = options.handlers[m.kind];
     const key = pacingKey(m);
-    // Reserve a slot within the pacing limits (and after any hold), and wait for it.
-    for (;;) {
-      const slot = pacer.reserve(key, clock(), maxPacingWaitMs);
-      if (typeof slot !== 'number') return giveBack(m, slot.notBefore);
-      if (!(await sleepUntil(slot))) return giveBack(m, clock());
-      // A 429 seen meanwhile (by this sender) holds this message too.
-      if (pacer.heldUntil <= clock()) break;
-    }
     let began: boolean | undefined;
+    /** Set when the pacing sent the message back unsent (its slot too far off, or the sender stopping). */
+    let pacedBack: number | undefined;
     const control: SendControl = {
       begin: async () => {
-        if (began === undefined) began = await beginSend(db, { id: m.id, claim: m.claim, leaseMs, now: dbNow() });
+        if (began !== undefined) return began;
+        // The slot is reserved here, after the handler's lookups and just before the request, so
+        // that what reaches Teams keeps the pace booked (a slot booked earlier drifts by the lookups).
+        for (;;) {
+          const slot = pacer.reserve(key, clock(), maxPacingWaitMs);
+          if (typeof slot !== 'number') pacedBack = slot.notBefore;
+          else if (!(await sleepUntil(slot))) pacedBack = clock();
+          // A 429 seen meanwhile (by this sender) holds this message too.
+          else if (pacer.heldUntil > clock()) continue;
+          break;
+        }
+        if (pacedBack !== undefined) return (began = false);
+        began = await beginSend(db, { id: m.id, claim: m.claim, leaseMs, now: dbNow() });
         return began;
       },
     };
@@ -212,6 +218,7 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       const name = (e as Error)?.name ?? typeof e;
       outcome = began ? { failed: true, inDoubt: true, reason: `handler error: ${name}` } : { reason: `handler error: ${name}` };
     }
+    if (pacedBack !== undefined) return giveBack(m, pacedBack);
     if (began === false) {
       log.warn({ outboxId: m.id, kind: m.kind }, 'outbox: claim taken over before sending; not sent');
       return 'skipped';
