@@ -1,3 +1,4 @@
+import { inServerSchema } from './serverSchema';
 import { parseCaseImport } from '../src/caseImport';
 import { addDays, LocalDate, londonDateOf } from '../src/localDate';
 import { StaffMember } from '../src/staff';
@@ -105,27 +106,14 @@ export async function benchCaseImport(): Promise<string[]> {
   const warmUp = Math.min(1_000, CASES);
 
   // The server, in a schema of the benchmark's own, dropped afterwards.
-  const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `bench_import_${Date.now().toString(36)}`;
-  let admin: Database | null = null;
   try {
-    admin = await openDatabase({ databaseUrl: server });
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = await openDatabase({ databaseUrl: `${server}${server.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}` });
-    try {
+    await inServerSchema('bench_import', async (db) => {
       await prepared(db);
       await timedImport(db, 'WARM', warmUp, today); // warms the JIT and the connection, not reported
       lines.push(`case import, PostgreSQL: ${figures(CASES, await timedImport(db, 'BENCH', CASES, today))}`);
-    } finally {
-      await db.close();
-    }
+    });
   } catch (e) {
     lines.push(`case import, PostgreSQL: not measured (${(e as Error).message.slice(0, 80)})`);
-  } finally {
-    if (admin) {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-      await admin.close();
-    }
   }
 
   const db = await openDatabase({ dataDir: 'memory://' });

@@ -1,3 +1,4 @@
+import { inServerSchema } from './serverSchema';
 import { createAdapter } from '../bot/adapter';
 import { botConfigFromEnv } from '../bot/config';
 import { enqueueCard, teamsHandlers } from '../bot/delivery';
@@ -310,25 +311,10 @@ function sweepLines(engine: string, aim: number, f: SweepFigures, note = ''): st
 async function benchSweeps(): Promise<string[]> {
   const lines: string[] = [];
   // The server, in a schema of the benchmark's own, dropped afterwards.
-  const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `bench_sweep_${Date.now().toString(36)}`;
-  let admin: Database | null = null;
   try {
-    admin = await openDatabase({ databaseUrl: server });
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = await openDatabase({ databaseUrl: `${server}${server.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}` });
-    try {
-      lines.push(...sweepLines('PostgreSQL', 2, await sweepFigures(db, CASES)));
-    } finally {
-      await db.close();
-    }
+    lines.push(...(await inServerSchema('bench_sweep', async (db) => sweepLines('PostgreSQL', 2, await sweepFigures(db, CASES)))));
   } catch (e) {
     lines.push(`reminders sweep, PostgreSQL: not measured (${(e as Error).message.slice(0, 120)})`);
-  } finally {
-    if (admin) {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-      await admin.close();
-    }
   }
 
   // PGlite: a sample sets the count, the full one if loading and sweeping it fit the budget.
@@ -409,8 +395,6 @@ export function minimumDeliverySeconds(cards: number, people: number): number {
 }
 
 async function benchDelivery(): Promise<string[]> {
-  const server = process.env.BENCH_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
-  const schema = `bench_delivery_${Date.now().toString(36)}`;
   const limits = new TeamsLimits();
   const connector = await startConnector({
     answers: (_i, request) => {
@@ -418,12 +402,9 @@ async function benchDelivery(): Promise<string[]> {
       return limits.accept(chat, Date.now()) ? undefined : { status: 429, headers: { 'retry-after': '1' } };
     },
   });
-  let admin: Database | null = null;
   try {
-    admin = await openDatabase({ databaseUrl: server });
-    await admin.query(`CREATE SCHEMA ${schema}`);
-    const db = await openDatabase({ databaseUrl: `${server}${server.includes('?') ? '&' : '?'}options=${encodeURIComponent(`-c search_path=${schema}`)}` });
-    try {
+    // The server, in a schema of the benchmark's own, dropped afterwards.
+    return await inServerSchema('bench_delivery', async (db) => {
       await migrate(db);
       const people = Array.from({ length: PEOPLE }, (_, i) => guid(0x53, i));
       const conversations = createConversationStore(db);
@@ -471,17 +452,11 @@ async function benchDelivery(): Promise<string[]> {
       const total = (delivered[delivered.length - 1].at - start) / 1000;
       const over = (total / minimum - 1) * 100;
       return [`${what}: ${total.toFixed(1)} s against a minimum of ${minimum.toFixed(1)} s (${over >= 0 ? '+' : ''}${over.toFixed(1)}%, aim within 10%); ${n(delivered.length)} delivered, ${answers}`];
-    } finally {
-      await db.close();
-    }
+    });
   } catch (e) {
     return [`delivery within Teams' limits: not measured (${(e as Error).message.slice(0, 120)})`];
   } finally {
     await connector.close();
-    if (admin) {
-      await admin.query(`DROP SCHEMA IF EXISTS ${schema} CASCADE`).catch(() => undefined);
-      await admin.close();
-    }
   }
 }
 
