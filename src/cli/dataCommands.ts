@@ -10,10 +10,11 @@ import { DEFAULT_POLICY_FILE, loadPolicy } from '../policy';
 import { parseStaffCsv, StaffError, StaffMember, validateStaffMember } from '../staff';
 import { readAudit } from '../storage/audit';
 import { createCaseLog, DuplicateReferenceError } from '../storage/caseLog';
-import { Database, databaseOptionsFromEnv, openDatabase } from '../storage/database';
+import { Database } from '../storage/database';
 import { migrate, pendingMigrations } from '../storage/migrations';
 import { createStaffDirectory } from '../storage/staffDirectory';
 import type { CliIo } from './main';
+import { withDatabase as withDatabaseOf } from './withDatabase';
 import { parseDateOption } from './deadlines';
 import { table } from './table';
 import { UsageError } from './usageError';
@@ -32,15 +33,7 @@ export function registerDataCommands(program: Command, io: CliIo): void {
   /** The administrator's reads and changes are audited under this name. */
   const actor = `cli:${io.env.USER ?? 'administrator'}`;
 
-  async function withDatabase<T>(fn: (db: Database) => Promise<T>, options: { migrate?: boolean } = { migrate: true }): Promise<T> {
-    const db = await openDatabase(databaseOptionsFromEnv(io.env));
-    try {
-      if (options.migrate) await migrate(db);
-      return await fn(db);
-    } finally {
-      await db.close();
-    }
-  }
+  const withDatabase = <T>(fn: (db: Database) => Promise<T>, options?: { migrate?: boolean }) => withDatabaseOf(io, fn, options);
 
   program
     .command('migrate')
