@@ -78,6 +78,13 @@ interface EventRow {
 const toEvent = (r: EventRow): CaseEvent =>
   ({ id: r.id, caseId: r.case_id, sequence: r.sequence, type: r.type, by: r.by_staff, recordedAt: r.recorded_at, effectiveOn: r.effective_on, data: r.data }) as CaseEvent;
 
+/** A case's row without its events. */
+interface CaseHead {
+  id: string;
+  reference: string;
+  version: number;
+}
+
 const EVENT_COLUMNS = 'id, case_id, sequence, type, by_staff, recorded_at, effective_on, data';
 
 /** Rows of cases joined to their events (a case with none has one row of nulls), as records in row order. */
@@ -219,6 +226,17 @@ export function createCaseLog(db: Database) {
       if (!done) throw e;
       return replay(db, done, expected, idempotencyKey);
     }
+  }
+
+  /**
+   * These cases, in the order given, with their events: read by the (case_id, sequence) index in one
+   * statement (a join of cases and events let the planner scan every event).
+   */
+  async function withEvents(cases: readonly CaseHead[]): Promise<CaseRecord[]> {
+    const rows = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM case_events WHERE case_id = ANY($1::text[]) ORDER BY case_id, sequence`, [cases.map((c) => c.id)]);
+    const byCase = new Map<string, CaseEvent[]>(cases.map((c) => [c.id, []]));
+    for (const r of rows) byCase.get(r.case_id)?.push(toEvent(r));
+    return cases.map((c) => ({ caseId: c.id, reference: c.reference, version: c.version, events: byCase.get(c.id)! }));
   }
 
   const log = {
@@ -458,14 +476,9 @@ export function createCaseLog(db: Database) {
      */
     async readForScheduler(caseIds: readonly string[]): Promise<CaseRecord[]> {
       const out: CaseRecord[] = [];
-      // Cases, then their events by the (case_id, sequence) index: a join here let the planner scan every event.
       for (let from = 0; from < caseIds.length; from += 5000) {
         const ids = caseIds.slice(from, from + 5000);
-        const cases = await db.query<{ id: string; reference: string; version: number }>('SELECT id, reference, version FROM cases WHERE id = ANY($1::text[]) ORDER BY id', [ids]);
-        const rows = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM case_events WHERE case_id = ANY($1::text[]) ORDER BY case_id, sequence`, [ids]);
-        const byCase = new Map<string, CaseEvent[]>(cases.map((c) => [c.id, []]));
-        for (const r of rows) byCase.get(r.case_id)?.push(toEvent(r));
-        for (const c of cases) out.push({ caseId: c.id, reference: c.reference, version: c.version, events: byCase.get(c.id)! });
+        out.push(...(await withEvents(await db.query<CaseHead>('SELECT id, reference, version FROM cases WHERE id = ANY($1::text[]) ORDER BY id', [ids]))));
       }
       return out;
     },
@@ -474,14 +487,10 @@ export function createCaseLog(db: Database) {
     async *allCases(batchSize = 500): AsyncGenerator<CaseRecord> {
       let after = '';
       for (;;) {
-        const cases = await db.query<{ id: string; reference: string; version: number }>('SELECT id, reference, version FROM cases WHERE id > $1 ORDER BY id LIMIT $2', [after, batchSize]);
+        const cases = await db.query<CaseHead>('SELECT id, reference, version FROM cases WHERE id > $1 ORDER BY id LIMIT $2', [after, batchSize]);
         if (cases.length === 0) return;
-        const ids = cases.map((c) => c.id);
-        const rows = await db.query<EventRow>(`SELECT ${EVENT_COLUMNS} FROM case_events WHERE case_id = ANY($1::text[]) ORDER BY case_id, sequence`, [ids]);
-        const byCase = new Map<string, CaseEvent[]>(ids.map((id) => [id, []]));
-        for (const r of rows) byCase.get(r.case_id)!.push(toEvent(r));
-        for (const c of cases) yield { caseId: c.id, reference: c.reference, version: c.version, events: byCase.get(c.id)! };
-        after = ids[ids.length - 1];
+        yield* await withEvents(cases);
+        after = cases[cases.length - 1].id;
       }
     },
   };
