@@ -55,7 +55,7 @@ async function itemViews(services: BotServices, viewer: StaffMember, plan: Plann
   const today = services.today();
   const caseIds = [...new Set(plan.items.map((i) => i.caseId))];
   const records = new Map((await services.caseLog.readMany(caseIds, { actor: viewer.id })).map((r) => [r.caseId, r]));
-  const snoozed = await services.reminders.snoozesBy(viewer.id, caseIds);
+  const snoozed = await services.reminders.snoozesOf(caseIds, viewer.id);
   const names = new Map<string, string>();
   const nameOf = async (id: string) => names.get(id) ?? (names.set(id, (await services.directory.get(id))?.name ?? 'a colleague'), names.get(id)!);
   const views: ItemView[] = [];
@@ -68,7 +68,7 @@ async function itemViews(services: BotServices, viewer: StaffMember, plan: Plann
     if (!permits(viewer, 'read', facts) || state.status === 'closed') continue;
     const { owed, obligation } = stillOwed(item, record, obligationsOf(services, record.events));
     if (!owed) continue;
-    const until = snoozed.get(`${item.caseId}|${item.obligationId}`);
+    const until = snoozed.get(item.caseId)?.get(item.obligationId);
     if (plan.type === 'digest' && until && until > today && obligation?.status !== 'overdue') continue;
     const deadline = obligation ? deadlineOf(obligation) : item.due;
     const whose = state.leadProfessional === viewer.id ? '' : ` (${await nameOf(state.leadProfessional)})`;

@@ -56,13 +56,17 @@ export function createReminderStore(db: Database) {
         );
       }
     },
-    /** The snoozes standing on these cases: per case, obligation id to the day the snooze ends (the latest, if several people snoozed it). */
-    async snoozesOf(caseIds: readonly string[]): Promise<Map<string, Map<string, LocalDate>>> {
+    /**
+     * The snoozes standing on these cases, per case: obligation id to the day the snooze ends; one
+     * person's, or with no person the latest anyone set (the sweep's view).
+     */
+    async snoozesOf(caseIds: readonly string[], staffId?: string): Promise<Map<string, Map<string, LocalDate>>> {
       const out = new Map<string, Map<string, LocalDate>>();
       if (caseIds.length === 0) return out;
       const rows = await db.query<{ case_id: string; obligation_id: string; until: string }>(
-        'SELECT case_id, obligation_id, max(until)::text AS until FROM reminder_snoozes WHERE case_id = ANY($1::text[]) GROUP BY case_id, obligation_id',
-        [caseIds],
+        `SELECT case_id, obligation_id, max(until)::text AS until FROM reminder_snoozes
+          WHERE case_id = ANY($1::text[]) AND ($2::text IS NULL OR staff_id = $2) GROUP BY case_id, obligation_id`,
+        [caseIds, staffId ?? null],
       );
       for (const r of rows) {
         let m = out.get(r.case_id);
@@ -70,15 +74,6 @@ export function createReminderStore(db: Database) {
         m.set(r.obligation_id, r.until as LocalDate);
       }
       return out;
-    },
-    /** One person's snoozes on these cases, keyed `caseId|obligationId`, to the day each ends. */
-    async snoozesBy(staffId: string, caseIds: readonly string[]): Promise<Map<string, LocalDate>> {
-      if (caseIds.length === 0) return new Map();
-      const rows = await db.query<{ case_id: string; obligation_id: string; until: string }>(
-        'SELECT case_id, obligation_id, until::text FROM reminder_snoozes WHERE staff_id = $1 AND case_id = ANY($2::text[])',
-        [staffId, caseIds],
-      );
-      return new Map(rows.map((r) => [`${r.case_id}|${r.obligation_id}`, r.until as LocalDate]));
     },
     /** Puts off one reminder of a case for a person until a working day (checked by the caller); the case is worked out again at the next sweep. */
     async snooze(s: { caseId: string; obligationId: string; staffId: string; until: LocalDate }): Promise<void> {
