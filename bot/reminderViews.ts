@@ -10,6 +10,7 @@ import { AdaptiveCard, expandCard } from './cards/template';
 import { obligationsOf } from './caseViews';
 import { doneActionOf } from './reminderWork';
 import { BotServices } from './services';
+import { nameIn, staffNames } from './staffNames';
 
 /**
  * A reminder from the outbox drawn for its recipient when it is delivered (and again after each
@@ -56,8 +57,7 @@ async function itemViews(services: BotServices, viewer: StaffMember, plan: Plann
   const caseIds = [...new Set(plan.items.map((i) => i.caseId))];
   const records = new Map((await services.caseLog.readMany(caseIds, { actor: viewer.id })).map((r) => [r.caseId, r]));
   const snoozed = await services.reminders.snoozesOf(caseIds, viewer.id);
-  const names = new Map<string, string>();
-  const nameOf = async (id: string) => names.get(id) ?? (names.set(id, (await services.directory.get(id))?.name ?? 'a colleague'), names.get(id)!);
+  const names = await staffNames(services, [...records.values()].map((r) => caseState(r.events).leadProfessional));
   const views: ItemView[] = [];
   for (const [index, item] of plan.items.entries()) {
     const record = records.get(item.caseId);
@@ -71,7 +71,7 @@ async function itemViews(services: BotServices, viewer: StaffMember, plan: Plann
     const until = snoozed.get(item.caseId)?.get(item.obligationId);
     if (plan.type === 'digest' && until && until > today && obligation?.status !== 'overdue') continue;
     const deadline = obligation ? deadlineOf(obligation) : item.due;
-    const whose = state.leadProfessional === viewer.id ? '' : ` (${await nameOf(state.leadProfessional)})`;
+    const whose = state.leadProfessional === viewer.id ? '' : ` (${nameIn(names, state.leadProfessional)})`;
     const label = item.kind === 'caf-awaiting' ? `CAF awaiting your authorisation since ${formatDay(item.due, today)}` : `${OBLIGATION_LABELS[item.obligation]}: ${obligation?.status === 'overdue' ? 'was due' : 'due'} ${formatDay(deadline, today)}${item.kind === 'open-escalation' ? ', escalated' : ''}`;
     const done = obligation ? doneActionOf(obligation) : null;
     views.push({
@@ -110,11 +110,12 @@ export async function reminderCardFor(services: BotServices, viewer: StaffMember
   const plan = message.payload as unknown as PlannedNotification;
   const today = services.today();
   const items = await itemViews(services, viewer, plan);
-  const unreachable = plan.unreachable?.length ? await Promise.all(plan.unreachable.map(async (id) => (await services.directory.get(id))?.name ?? 'a colleague')) : [];
+  const names = await staffNames(services, [...(plan.unreachable ?? []), ...(plan.onBehalfOf ?? [])]);
+  const unreachable = (plan.unreachable ?? []).map((id) => nameIn(names, id));
   const team = plan.teamSummary ? await teamLines(services, plan) : { team: [], longOpen: [] };
   const nothing = items.length === 0 && unreachable.length === 0 && team.team.length === 0;
   if (nothing && !extra.notice && !extra.message) return null;
-  const onBehalf = plan.onBehalfOf?.length ? await Promise.all(plan.onBehalfOf.map(async (id) => (await services.directory.get(id))?.name ?? 'a colleague')) : [];
+  const onBehalf = (plan.onBehalfOf ?? []).map((id) => nameIn(names, id));
   const first = plan.items[items[0]?.index ?? 0];
   const title =
     plan.type === 'escalation'
@@ -146,12 +147,10 @@ export async function reminderCardFor(services: BotServices, viewer: StaffMember
 
 async function teamLines(services: BotServices, plan: PlannedNotification): Promise<{ team: Array<{ line: string }>; longOpen: Array<{ line: string }> }> {
   const s = plan.teamSummary!;
-  const name = async (id: string) => (await services.directory.get(id))?.name ?? 'a colleague';
-  const team = await Promise.all(
-    s.workers.map(async (w) => ({ line: `${await name(w.worker)}: ${w.openCases} open ${w.openCases === 1 ? 'case' : 'cases'} · ${w.caseloadPoints} / ${w.capacityPoints} points${w.caseloadPoints > w.capacityPoints ? ' (over capacity)' : ''} · ${w.overdue ? `${STATUS_WORDS.overdue.cue} ${w.overdue} overdue` : 'nothing overdue'}` })),
-  );
+  const names = await staffNames(services, [...s.workers.map((w) => w.worker), ...s.longOpenCases.map((c) => c.worker)]);
+  const team = s.workers.map((w) => ({ line: `${nameIn(names, w.worker)}: ${w.openCases} open ${w.openCases === 1 ? 'case' : 'cases'} · ${w.caseloadPoints} / ${w.capacityPoints} points${w.caseloadPoints > w.capacityPoints ? ' (over capacity)' : ''} · ${w.overdue ? `${STATUS_WORDS.overdue.cue} ${w.overdue} overdue` : 'nothing overdue'}` }));
   const today = services.today();
-  const longOpen = await Promise.all(s.longOpenCases.map(async (c) => ({ line: `${c.case} (${await name(c.worker)}): allocated ${formatDay(c.allocatedOn, today)}, past the maximum since ${formatDay(c.maximumReachedOn, today)}` })));
+  const longOpen = s.longOpenCases.map((c) => ({ line: `${c.case} (${nameIn(names, c.worker)}): allocated ${formatDay(c.allocatedOn, today)}, past the maximum since ${formatDay(c.maximumReachedOn, today)}` }));
   return { team, longOpen };
 }
 

@@ -6,6 +6,7 @@ import { formatDay } from './cards/labels';
 import { AdaptiveCard, expandCard } from './cards/template';
 import { casesInView } from './caseLists';
 import { BotServices } from './services';
+import { staffNames } from './staffNames';
 
 /**
  * The `supervision` card. A manager records a supervision (the cases of one worker discussed, and
@@ -23,13 +24,11 @@ interface RecordRow {
   caseIds: string;
 }
 
-const names = async (services: BotServices, ids: Iterable<string>) => new Map((await Promise.all([...new Set(ids)].map((id) => services.directory.get(id)))).flatMap((m) => (m ? [[m.id, m.name] as const] : [])));
-
 /** A manager's rows: the records still to return or authorise across the team, oldest first. */
 async function managerRows(services: BotServices, records: CaseRecord[]): Promise<RecordRow[]> {
   const today = services.today();
   const outstanding = supervisionsOutstanding(records);
-  const workers = await names(services, outstanding.map((o) => o.worker));
+  const workers = await staffNames(services, outstanding.map((o) => o.worker));
   return outstanding.map((o) => ({
     title: `${workers.get(o.worker) ?? 'A worker'}, supervision of ${formatDay(o.on, today)}`,
     detail: `${o.references.join(', ')}: record ${o.stage === 'returned' ? 'to return to the worker' : 'returned, to authorise'}`,
@@ -53,7 +52,7 @@ async function workerRows(services: BotServices, records: CaseRecord[]): Promise
       days.set(s.on, day);
     }
   }
-  const managers = await names(services, [...days.values()].map((d) => d.by));
+  const managers = await staffNames(services, [...days.values()].map((d) => d.by));
   return [...days.values()]
     .sort((a, b) => b.on.localeCompare(a.on))
     .map((d) => ({
@@ -69,7 +68,7 @@ async function workerRows(services: BotServices, records: CaseRecord[]): Promise
 export async function supervisionCardFor(services: BotServices, viewer: StaffMember, extra: { message?: string; notice?: string; chosen?: string } = {}): Promise<AdaptiveCard> {
   const records = await casesInView(services, viewer);
   const canRecord = viewer.role === 'manager';
-  const holders = canRecord ? await names(services, records.map((r) => caseState(r.events).leadProfessional)) : new Map<string, string>();
+  const holders = canRecord ? await staffNames(services, records.map((r) => caseState(r.events).leadProfessional)) : new Map<string, string>();
   const cases = canRecord
     ? records
         .map((r) => ({ r, state: caseState(r.events) }))

@@ -51,10 +51,8 @@ const codeOf = (body: unknown, status: number) => {
 export async function installAppForUnreached(options: { db: Database; graph: Graph; dryRun?: boolean; actor: string }): Promise<InstallResult[]> {
   const { db, graph } = options;
   if (!graph.config.teamsAppCatalogId) throw new GraphConfigError('TEAMS_APP_CATALOG_ID', 'is required to install the app (the Early Help app\u2019s id in the tenant app catalog)');
-  const conversations = createConversationStore(db);
   const staff = await createStaffDirectory(db).all();
-  const withChat = new Set<string>();
-  for (const m of staff) if (m.active && (await conversations.personalChatOf(m.id))) withChat.add(m.id);
+  const withChat = await createConversationStore(db).staffWithPersonalChat();
   const targets = unreachedStaff(staff, withChat);
   if (options.dryRun) return targets.map((member) => ({ member, outcome: 'would install' }));
 

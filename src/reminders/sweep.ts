@@ -93,7 +93,7 @@ export async function sweepReminders(ctx: SweepContext, options: SweepOptions): 
  */
 async function queueAll(ctx: SweepContext, plan: PlannedNotification[], records: CaseRecord[], snapshots: Array<CaseSnapshot & { version: number }>, holder: string): Promise<PlannedNotification[]> {
   const byId = new Map(records.map((r) => [r.caseId, r]));
-  const snapshotOf = new Map(snapshots.map((s) => [s.caseId, s]));
+  const snapshotById = new Map(snapshots.map((s) => [s.caseId, s]));
   const planned: PlannedNotification[] = [];
   let written = 0;
   for (const n of plan) {
@@ -104,7 +104,7 @@ async function queueAll(ctx: SweepContext, plan: PlannedNotification[], records:
     const outcome = await queueEscalation(ctx, n, byId.get(item.caseId)!);
     if (outcome.record) {
       byId.set(item.caseId, outcome.record);
-      const s = snapshotOf.get(item.caseId)!;
+      const s = snapshotById.get(item.caseId)!;
       s.version = outcome.record.version;
       s.escalated = new Set([...s.escalated, item.obligationId]);
     }

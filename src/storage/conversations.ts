@@ -38,6 +38,11 @@ export function createConversationStore(db: Database) {
     async forgetWelcome(conversationId: string): Promise<void> {
       await db.query('UPDATE conversation_references SET welcomed_at = NULL WHERE conversation_id = $1', [conversationId]);
     },
+    /** The staff who have a personal chat with the bot (who can be reached in Teams), in one read. */
+    async staffWithPersonalChat(): Promise<Set<string>> {
+      const rows = await db.query<{ staff_id: string }>(`SELECT DISTINCT staff_id FROM conversation_references WHERE conversation_type = 'personal' AND staff_id IS NOT NULL`);
+      return new Set(rows.map((r) => r.staff_id));
+    },
     async personalChatOf(staffId: string): Promise<StoredConversation | null> {
       const [row] = await db.query<{ conversation_id: string; staff_id: string; conversation_type: string; reference: Record<string, unknown> }>(
         `SELECT conversation_id, staff_id, conversation_type, reference FROM conversation_references WHERE staff_id = $1 AND conversation_type = 'personal' ORDER BY updated_at DESC LIMIT 1`,

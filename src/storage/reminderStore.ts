@@ -1,4 +1,5 @@
 import { LocalDate } from '../localDate';
+import { createConversationStore } from './conversations';
 import { Database } from './database';
 
 /**
@@ -87,9 +88,6 @@ export function createReminderStore(db: Database) {
       });
     },
     /** Staff ids that have a personal chat with the bot (can be reached in Teams). */
-    async reachableStaff(): Promise<Set<string>> {
-      const rows = await db.query<{ staff_id: string }>(`SELECT DISTINCT staff_id FROM conversation_references WHERE conversation_type = 'personal' AND staff_id IS NOT NULL`);
-      return new Set(rows.map((r) => r.staff_id));
-    },
+    reachableStaff: () => createConversationStore(db).staffWithPersonalChat(),
   };
 }

@@ -12,6 +12,13 @@ import { ENGINES, serverDatabase, TestDatabase } from '../helpers/database';
 import { ALEX, DUTY, JO, MORGAN, SAM, SOUTH, TEAM } from '../helpers/demoStaff';
 import { DirectoryUser, directoryUser, GraphServer, startGraphServer } from '../helpers/graphServer';
 
+/** The directory back to the test team (line managers first unset: they refer to rows being deleted). */
+async function resetStaff(db: Database): Promise<void> {
+  await db.query('UPDATE staff SET line_manager = NULL');
+  await db.query('DELETE FROM staff');
+  await createStaffDirectory(db).save(TEAM, 'test');
+}
+
 /** Reaching everyone in Teams (install-app) and keeping the staff directory in step with Entra ID (staff sync). */
 
 const GROUP = 'abcdef01-2345-4678-89ab-cdef01234567';
@@ -72,10 +79,8 @@ describe.each(ENGINES)('with the staff directory (%s)', (_engine, open) => {
     await t?.dispose();
   });
   beforeEach(async () => {
-    await t.db.query('UPDATE staff SET line_manager = NULL');
-    await t.db.query('DELETE FROM staff');
     await t.db.query('DELETE FROM conversation_references');
-    await directory().save(TEAM, 'test');
+    await resetStaff(t.db);
     server.installed.clear();
     server.reset();
   });
@@ -205,9 +210,7 @@ describe('the commands (earlyhelp staff install-app, staff sync)', () => {
     await t?.dispose();
   });
   beforeEach(async () => {
-    await t.db.query('UPDATE staff SET line_manager = NULL');
-    await t.db.query('DELETE FROM staff');
-    await createStaffDirectory(t.db).save(TEAM, 'test');
+    await resetStaff(t.db);
   });
 
   test('without Graph credentials, each command says which variables to set and exits 2', async () => {
