@@ -15,7 +15,7 @@ import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
 import { CafOutcome, noticeCard, personalChatCard } from './cards/cards';
 import { AdaptiveCard } from './cards/template';
 import { dueCard, myCasesCard, workerCases } from './caseLists';
-import { allocationFormFor, cafAuthorisationCardFor, cafDecidedCardFor, cafDecider, caseCardFor } from './caseViews';
+import { allocationFormFor, cafAuthorisationCardFor, cafDecidedCardFor, cafDecider, caseCardFor, CaseCardExtra } from './caseViews';
 import { log } from './log';
 import { Turn } from './turn';
 
@@ -40,15 +40,33 @@ function outOfReach(e: unknown): AdaptiveCard | null {
 
 const CONFLICT_MESSAGE = 'Someone else changed this case at the same moment: nothing was recorded. Please try again.';
 
+/**
+ * A refused action on the case card: the card shown again with the reason (nothing was written),
+ * or the answer for a case out of reach; anything else is not a refusal and is thrown on.
+ */
+async function caseCardRefusing(turn: Turn, caseId: string, e: unknown, extra: Omit<CaseCardExtra, 'message' | 'viewer'> = {}): Promise<AdaptiveCard> {
+  const away = outOfReach(e);
+  if (away) return away;
+  if (!(e instanceof CardInputError || e instanceof CaseWorkError || e instanceof VersionConflictError)) throw e;
+  const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
+  return caseCardFor(turn.services, record, { ...extra, viewer: turn.actor, message: e instanceof VersionConflictError ? CONFLICT_MESSAGE : e.message });
+}
+
+/** The case of a card, or the answer for a card that no longer points at one. */
+function caseOf(data: Record<string, unknown>): { caseId: string } | { answer: AdaptiveCard } {
+  try {
+    return { caseId: cardInput('caseOnly', data).caseId };
+  } catch (e) {
+    return { answer: outOfReach(e) ?? OUT_OF_DATE() };
+  }
+}
+
 /** Records work from the case card, re-showing the case card with the message if it is refused. */
 function work(action: WorkAction | ((data: Record<string, unknown>) => WorkAction), dateField: string, describe: (r: CaseRecord) => string, notify?: (turn: Turn) => Notify): CardAction {
   return async (turn, data) => {
-    let caseId: string;
-    try {
-      caseId = cardInput('caseOnly', data).caseId;
-    } catch (e) {
-      return outOfReach(e) ?? OUT_OF_DATE();
-    }
+    const target = caseOf(data);
+    if ('answer' in target) return target.answer;
+    const { caseId } = target;
     try {
       const input = cardInput('work', { ...data, ...fieldsOf(data, dateField) });
       const record = await recordWork(turn.services, turn.actor, caseId, typeof action === 'function' ? action(data) : action, input, turn.idempotencyKey, notify?.(turn));
@@ -56,14 +74,7 @@ function work(action: WorkAction | ((data: Record<string, unknown>) => WorkActio
       if (notify && !record.replayed) turn.delivery.poke();
       return caseCardFor(turn.services, record, { notice: describe(record), viewer: turn.actor });
     } catch (e) {
-      const away = outOfReach(e);
-      if (away) return away;
-      if (e instanceof CardInputError || e instanceof CaseWorkError || e instanceof VersionConflictError) {
-        const message = e instanceof VersionConflictError ? CONFLICT_MESSAGE : e.message;
-        const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
-        return caseCardFor(turn.services, record, { message, viewer: turn.actor });
-      }
-      throw e;
+      return caseCardRefusing(turn, caseId, e);
     }
   };
 }
@@ -176,15 +187,6 @@ const allocate: CardAction = async (turn, data) => {
   }
 };
 
-/** The case of a card, or the answer for a card that no longer points at one. */
-function caseOf(data: Record<string, unknown>): { caseId: string } | { answer: AdaptiveCard } {
-  try {
-    return { caseId: cardInput('caseOnly', data).caseId };
-  } catch (e) {
-    return { answer: outOfReach(e) ?? OUT_OF_DATE() };
-  }
-}
-
 /**
  * A manager moves the case to another worker of the team from its card. The new worker gets the
  * case card, the previous one a notice with the reference only, both queued with the change.
@@ -211,14 +213,8 @@ const reallocate: CardAction = async (turn, data) => {
     const has = await delivered(turn, key);
     return caseCardFor(turn.services, record, { viewer: turn.actor, notice: `Case ${record.reference} reallocated to ${name}: ${has ? `${name} has the case card` : `${name} will get the case card when they next open Early Help in Teams`}.` });
   } catch (e) {
-    const away = outOfReach(e);
-    if (away) return away;
-    if (e instanceof CardInputError || e instanceof CaseWorkError || e instanceof VersionConflictError) {
-      const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
-      const confirm = e instanceof OverCapacityError ? { worker: e.worker, total: e.check.total, capacity: e.check.capacity } : undefined;
-      return caseCardFor(turn.services, record, { viewer: turn.actor, message: e instanceof VersionConflictError ? CONFLICT_MESSAGE : e.message, reallocation: chosen, confirm });
-    }
-    throw e;
+    const confirm = e instanceof OverCapacityError ? { worker: e.worker, total: e.check.total, capacity: e.check.capacity } : undefined;
+    return caseCardRefusing(turn, caseId, e, { reallocation: chosen, confirm });
   }
 };
 
@@ -237,13 +233,7 @@ function superviseCase(stage: SupervisionStage): CardAction {
       const [record] = await recordSupervision(turn.services, turn.actor, { stage, caseIds: [caseId], date, supervisionDate }, turn.idempotencyKey);
       return caseCardFor(turn.services, record, { viewer: turn.actor, notice: `${STAGE_DONE[stage]} recorded on case ${record.reference}.` });
     } catch (e) {
-      const away = outOfReach(e);
-      if (away) return away;
-      if (e instanceof CardInputError || e instanceof CaseWorkError || e instanceof VersionConflictError) {
-        const { record } = await caseFor(turn.services, turn.actor, caseId, 'read');
-        return caseCardFor(turn.services, record, { viewer: turn.actor, message: e instanceof VersionConflictError ? CONFLICT_MESSAGE : e.message });
-      }
-      throw e;
+      return caseCardRefusing(turn, caseId, e);
     }
   };
 }
