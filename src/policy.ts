@@ -82,6 +82,34 @@ const reminders = z
   })
   .default(defaultReminders);
 
+/** The TAF meeting settings written out in full, as policies/default.json has them. */
+export function defaultTafMeetings() {
+  return {
+    hours: { start: '09:30', end: '16:00' },
+    lengthMinutes: 90,
+    firstTafBookFrom: { workingDaysBeforeDeadline: 5 },
+    slotStepMinutes: 30,
+    noticeWorkingDays: 1,
+  };
+}
+
+/** How TAF meetings are booked in Outlook (issue 9). A policy without this section takes the defaults. */
+const tafMeetings = z
+  .strictObject({
+    /** A meeting starts and ends inside these hours, London time, on a working day. */
+    hours: z.strictObject({ start: wallClock, end: wallClock, source }).default(() => defaultTafMeetings().hours),
+    /** How long a TAF meeting is booked for. */
+    lengthMinutes: z.number().int().min(15).max(480).default(90),
+    /** The first TAF is booked in the first free slot on or after this many working days before its deadline. */
+    firstTafBookFrom: z.strictObject({ workingDaysBeforeDeadline: z.number().int().min(0).max(60), source }).default(() => defaultTafMeetings().firstTafBookFrom),
+    /** Candidate start times are this many minutes apart. */
+    slotStepMinutes: z.number().int().min(5).max(240).default(30),
+    /** A meeting is booked at least this many working days ahead, so that the family and agencies can come. */
+    noticeWorkingDays: z.number().int().min(0).max(20).default(1),
+    source,
+  })
+  .default(defaultTafMeetings);
+
 const policySchema = z.strictObject({
   name: z.string().min(1),
   description: z.string().optional(),
@@ -138,6 +166,7 @@ const policySchema = z.strictObject({
     source,
   }),
   reminders,
+  tafMeetings,
 });
 
 export type Policy = z.infer<typeof policySchema>;
@@ -185,6 +214,7 @@ export function validatePolicy(document: unknown, file = '<policy>'): Policy {
     }
   }
   checkReminders(policy, file);
+  checkTafMeetings(policy, file);
   return policy;
 }
 
@@ -193,6 +223,12 @@ function checkReminders(policy: Policy, file: string): void {
   // HH:MM strings compare as times of day.
   if (workingHours.start >= workingHours.end) throw new PolicyError(file, 'reminders.workingHours.end', 'must be later than the start');
   if (digestAt < workingHours.start || digestAt >= workingHours.end) throw new PolicyError(file, 'reminders.digestAt', `must be inside working hours (${workingHours.start}\u2013${workingHours.end})`);
+}
+
+function checkTafMeetings(policy: Policy, file: string): void {
+  const { hours, lengthMinutes } = policy.tafMeetings;
+  const minutes = (t: string) => Number(t.slice(0, 2)) * 60 + Number(t.slice(3));
+  if (minutes(hours.end) - minutes(hours.start) < lengthMinutes) throw new PolicyError(file, 'tafMeetings.hours.end', `leaves no room for a meeting of ${lengthMinutes} minutes after the start (${hours.start})`);
 }
 
 /** Reads and validates a policy file; a missing file, bad JSON or a bad setting is a PolicyError. */

@@ -5,6 +5,7 @@ import { DEFAULT_POLICY_FILE, describePeriod, loadPolicy, PolicyError } from '..
 import { deadlinesJson, deadlinesOf, deadlinesTable, parseDateOption } from './deadlines';
 import { registerDataCommands } from './dataCommands';
 import { registerGraphCommands } from './graphCommands';
+import { registerMeetingCommands } from './meetingCommands';
 import { registerOutboxCommands } from './outboxCommands';
 import { registerReminderCommands } from './reminderCommands';
 import { table } from './table';
@@ -99,6 +100,7 @@ export function buildProgram(io: CliIo): Command {
   registerOutboxCommands(program, io);
   registerReminderCommands(program, io);
   registerGraphCommands(program, io);
+  registerMeetingCommands(program, io);
   return program;
 }
 

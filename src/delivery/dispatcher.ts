@@ -65,6 +65,8 @@ export interface DispatcherOptions {
   db: Database;
   /** One handler per kind of message; the dispatcher claims only these kinds. */
   handlers: Record<string, DeliveryHandler>;
+  /** Kinds whose handler may safely send again what a dead sender had begun (see `claim`'s `resumable`). */
+  resumableKinds?: readonly string[];
   /** Whose rate limits and 429 hold these messages share. */
   destination?: string;
   /** Names this sender in the outbox (claimed_by). Default: host and process id. */
@@ -272,10 +274,11 @@ export function createDispatcher(options: DispatcherOptions): Dispatcher {
       summary.heldUntil = hold.getTime();
       return summary;
     }
-    const claimed = await claim(db, { claimer, limit: batchSize, leaseMs, kinds, now: dbNow() });
+    const claimed = await claim(db, { claimer, limit: batchSize, leaseMs, kinds, resumable: options.resumableKinds, now: dbNow() });
     summary.claimed = claimed.messages.length;
     summary.inDoubt = claimed.inDoubt.length;
     for (const id of claimed.inDoubt) log.warn({ outboxId: id, status: 'failed' }, 'outbox: in doubt (its sender stopped mid-send); not re-sent, left for a person to check');
+    for (const id of claimed.resumed) log.info({ outboxId: id }, 'outbox: resumed (its sender stopped mid-send; a repeat is a no-op for its kind)');
     const queue = [...claimed.messages];
     let firstError: unknown;
     const worker = async () => {

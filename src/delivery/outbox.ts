@@ -90,6 +90,8 @@ const HELD = (claim: number) => `claimed_by = $${claim} AND (status = 'pending' 
 
 export const IN_DOUBT_REASON = 'in doubt: the sender stopped after starting to send and before recording the outcome; check the chat, then retry if it did not arrive';
 
+export const RESUMED_REASON = 'resumed: the sender stopped mid-send; sent again (a repeat is a no-op for this kind)';
+
 /**
  * Puts a message in the outbox, in the caller's transaction. Returns its id, or null when a
  * message with the same dedupe key is already there.
@@ -162,12 +164,20 @@ export interface ClaimOptions extends When {
   leaseMs: number;
   /** Only these kinds (the ones the sender has a handler for). */
   kinds: readonly string[];
+  /**
+   * Kinds whose send may safely be made again (the channel makes a repeat a no-op, as Graph's
+   * `transactionId` does for a calendar event): a row of these a dead sender had started is taken
+   * up again, not set aside in doubt.
+   */
+  resumable?: readonly string[];
 }
 
 export interface Claimed {
   messages: ClaimedMessage[];
   /** Rows found in doubt (their sender stopped mid-send) and set aside as failed by this claim. */
   inDoubt: number[];
+  /** Rows of resumable kinds a dead sender had started: claimable again, to be sent again. */
+  resumed: number[];
 }
 
 /**
@@ -179,6 +189,15 @@ export interface Claimed {
 export async function claim(db: Database, options: ClaimOptions): Promise<Claimed> {
   const token = `${options.claimer}#${randomBytes(4).toString('hex')}`;
   return db.transaction(async (tx) => {
+    const resumable = options.kinds.filter((k) => options.resumable?.includes(k));
+    const resumed = resumable.length
+      ? await tx.query<{ id: number }>(
+          `UPDATE outbox SET send_started_at = NULL, lease_until = NULL, last_error = $3
+            WHERE status = 'pending' AND send_started_at IS NOT NULL AND lease_until <= ${NOW(1)} AND kind = ANY($2::text[])
+            RETURNING id`,
+          [at(options.now), resumable, RESUMED_REASON],
+        )
+      : [];
     const inDoubt = await tx.query<{ id: number }>(
       `UPDATE outbox SET status = 'failed', failed_at = ${NOW(1)}, lease_until = NULL, last_error = $3
         WHERE status = 'pending' AND send_started_at IS NOT NULL AND lease_until <= ${NOW(1)} AND kind = ANY($2::text[])
@@ -205,6 +224,7 @@ export async function claim(db: Database, options: ClaimOptions): Promise<Claime
     );
     return {
       inDoubt: inDoubt.map((r) => r.id).sort((a, b) => a - b),
+      resumed: resumed.map((r) => r.id).sort((a, b) => a - b),
       messages: rows
         .map((r) => ({ id: r.id, kind: r.kind, recipient: recipientOf(r), ...(r.case_id ? { caseId: r.case_id } : {}), payload: r.payload, attempts: r.attempts, createdAt: r.created_at, claim: token }))
         .sort((a, b) => a.id - b.id),

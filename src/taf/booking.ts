@@ -1,0 +1,174 @@
+import type { WorkingDayCalendar } from '../calendar';
+import { caseState } from '../caseState';
+import type { DeliveryHandler, DeliveryOutcome } from '../delivery/dispatcher';
+import { enqueue } from '../delivery/outbox';
+import { londonDateOf, maxDate } from '../localDate';
+import { obligations } from '../obligations';
+import { describePeriod, Policy } from '../policy';
+import { recordAudit } from '../storage/audit';
+import type { CaseLog } from '../storage/caseLog';
+import type { Database } from '../storage/database';
+import type { MeetingCalendar, MeetingStore, TafMeeting } from '../storage/meetingStore';
+import type { StaffDirectory } from '../storage/staffDirectory';
+import { earliestMeetingDay, tafObligationToBook } from './meetingNeed';
+import { BookingWindow, BusyTime, chooseSlot, ChosenSlot, FreeBusy, scheduleRange } from './slots';
+
+/**
+ * Books one TAF meeting from the outbox (kind `taf-booking`): reads who is free (Graph's
+ * getSchedule, or the product's own calendar), chooses the slot (slots.ts), creates the event
+ * with its `transactionId`, and records the meeting as booked with a card to the organiser, in one
+ * transaction. The create is the one step that cannot be undone, and a repeat of it is a no-op
+ * (the calendar answers the event the transactionId already made), so a booking a crash cut short
+ * is simply done again (the outbox's `resumable` kinds).
+ */
+
+/** The Teams card about a meeting, drawn at delivery from the meeting as it then stands. */
+export const TAF_MEETING_VIEW_KIND = 'taf-meeting';
+export type TafMeetingView = 'booked' | 'outcome' | 'moved' | 'cancelled' | 'failed';
+
+export interface Person {
+  id: string;
+  email: string;
+}
+
+/** What is put in the calendar: the case reference and the agenda, never a family's name. */
+export interface MeetingEvent {
+  subject: string;
+  bodyHtml: string;
+  start: Date;
+  end: Date;
+  /** Outside attendees (the family and agencies) and internal ones, by e-mail. */
+  attendees: Array<{ email: string; name?: string }>;
+  transactionId: string;
+}
+
+export interface CreatedEvent {
+  start: Date;
+  end: Date;
+  eventId?: string;
+  iCalUId?: string;
+  changeKey?: string;
+  joinUrl?: string;
+  webLink?: string;
+}
+
+/** A calendar failure, in the outbox's terms. */
+export class CalendarError extends Error {
+  constructor(readonly outcome: Exclude<DeliveryOutcome, { delivered: true } | { cancelled: true }>) {
+    super('reason' in outcome ? outcome.reason : 'calendar error');
+    this.name = 'CalendarError';
+  }
+}
+
+/** Where meetings are booked: Outlook through Graph, or the product's own calendar. */
+export interface CalendarPort {
+  kind: MeetingCalendar;
+  /** Who is busy when, per e-mail (the organiser's own meetings in the product are added by the caller). */
+  freeBusy(organiser: Person, people: readonly string[], range: { start: Date; end: Date }): Promise<FreeBusy>;
+  /** Creates the event; `begin()` is called just before the request leaves (false: do not send). */
+  create(organiser: Person, event: MeetingEvent, meeting: TafMeeting, begin: () => Promise<boolean>): Promise<CreatedEvent>;
+}
+
+const KIND_WORDS = { 'first-taf': 'first TAF meeting', 'taf-review': 'TAF review meeting' } as const;
+
+/** The subject: the case reference and the kind of meeting, and nothing else. */
+export function meetingSubject(m: Pick<TafMeeting, 'reference' | 'kind'>): string {
+  return `${m.reference}: ${m.kind === 'first-taf' ? 'First TAF meeting' : 'TAF review meeting'}`;
+}
+
+/** The agenda, the same for every family: nothing in it names anyone. */
+export function meetingBody(m: Pick<TafMeeting, 'reference' | 'kind'>, policy: Policy): string {
+  return [
+    `<p>Team Around the Family: the ${KIND_WORDS[m.kind]} for Early Help case ${m.reference}.</p>`,
+    '<p>Agenda</p><ol>',
+    '<li>Introductions, and the family\u2019s agreement to share information</li>',
+    m.kind === 'first-taf' ? '<li>The assessment: strengths and needs</li><li>Agreeing the family plan: outcomes, actions, who and by when</li>' : '<li>Progress against the family plan: what is working, what needs to change</li><li>Updating the plan: actions, who and by when</li>',
+    '<li>Any other business</li><li>The date of the next review</li></ol>',
+    `<p>The minutes and actions are shared with the family and agencies within ${describePeriod(policy.timescales.tafMinutes.within)}.</p>`,
+  ].join('');
+}
+
+export interface BookingDeps {
+  db: Database;
+  caseLog: CaseLog;
+  meetings: MeetingStore;
+  directory: StaffDirectory;
+  port: CalendarPort;
+  policy: Policy;
+  calendar: WorkingDayCalendar;
+  now?: () => Date;
+}
+
+/** The window as it stands today: a booking that waited (throttled, retried) is never booked sooner than the notice allows. */
+export function windowToday(w: BookingWindow, today: ReturnType<typeof londonDateOf>, calendar: WorkingDayCalendar, policy: Policy): BookingWindow {
+  const earliest = earliestMeetingDay(today, calendar, policy);
+  return { ...w, from: maxDate(w.from, earliest), aim: maxDate(w.aim, earliest) };
+}
+
+/** The organiser's busy times with the product's own live meetings added (a booking not yet in Outlook is still taken). */
+function withOwnMeetings(freeBusy: FreeBusy, email: string, own: ReadonlyArray<{ start: Date; end: Date }>): FreeBusy {
+  const merged = new Map(freeBusy);
+  merged.set(email, [...(freeBusy.get(email) ?? []), ...own.map((t): BusyTime => ({ ...t, status: 'busy' }))]);
+  return merged;
+}
+
+export function bookingHandler(deps: BookingDeps): DeliveryHandler {
+  const now = deps.now ?? (() => new Date());
+  return async (message, control) => {
+    const meetingId = String(message.payload.meetingId ?? '');
+    const meeting = await deps.meetings.get(meetingId);
+    if (!meeting) return { failed: true, reason: 'no such meeting' };
+    // Already booked (a repeat after the outcome was written): nothing more to do.
+    if (meeting.state === 'booked') return { delivered: true, activityId: meeting.eventId };
+    if (meeting.state !== 'booking') return { cancelled: true, reason: `meeting ${meeting.state}` };
+    const today = londonDateOf(now());
+    const [record] = await deps.caseLog.readForScheduler([meeting.caseId]);
+    const state = caseState(record.events);
+    const open = tafObligationToBook(obligations(record.events, deps.policy, deps.calendar, today));
+    if (state.status === 'closed' || open?.id !== meeting.obligationId || state.leadProfessional !== meeting.organiser) {
+      await deps.db.transaction(async (tx) => {
+        await deps.meetings.settle(tx, meeting.id, 'cancelled', 'no longer needed');
+        await deps.meetings.recheck(tx, meeting.caseId);
+      });
+      return { cancelled: true, reason: 'no longer needed' };
+    }
+    const staff = await deps.directory.get(meeting.organiser);
+    if (!staff?.email) return { failed: true, reason: 'the organiser has no e-mail address in the staff directory' };
+    const organiser: Person = { id: staff.id, email: staff.email.toLowerCase() };
+
+    let slot: ChosenSlot | null;
+    let created: CreatedEvent;
+    try {
+      const window = windowToday(meeting.window, today, deps.calendar, deps.policy);
+      const range = scheduleRange(window, deps.calendar, deps.policy);
+      const freeBusy = await deps.port.freeBusy(organiser, [organiser.email], range);
+      const own = await deps.meetings.busyTimes(meeting.organiser, range, meeting.id);
+      slot = chooseSlot({ window, freeBusy: withOwnMeetings(freeBusy, organiser.email, own), worker: organiser.email, calendar: deps.calendar, policy: deps.policy });
+      if (!slot) return { failed: true, reason: 'no slot in meeting hours could be found' };
+      const event: MeetingEvent = { subject: meetingSubject(meeting), bodyHtml: meetingBody(meeting, deps.policy), start: slot.start, end: slot.end, attendees: [], transactionId: meeting.transactionId };
+      created = await deps.port.create(organiser, event, meeting, () => control.begin());
+    } catch (e) {
+      if (e instanceof CalendarError) return e.outcome;
+      throw e;
+    }
+    const chosen = slot;
+    await deps.db.transaction(async (tx) => {
+      const booked = await deps.meetings.recordBooked(tx, meeting.id, {
+        startsAt: created.start,
+        endsAt: created.end,
+        // What the calendar answers is the truth (a repeated create answers the first event's time).
+        late: londonDateOf(created.start) > meeting.deadline,
+        conflicts: created.start.getTime() === chosen.start.getTime() ? chosen.conflicts.length : 0,
+        eventId: created.eventId,
+        iCalUId: created.iCalUId,
+        changeKey: created.changeKey,
+        joinUrl: created.joinUrl,
+        webLink: created.webLink,
+      });
+      if (!booked) return;
+      await enqueue(tx, { kind: TAF_MEETING_VIEW_KIND, recipient: { staffId: meeting.organiser }, caseId: meeting.caseId, payload: { meetingId: meeting.id, view: 'booked' satisfies TafMeetingView }, dedupeKey: `taf-booked:${meeting.id}` });
+      await recordAudit(tx, { actor: 'scheduler', action: 'taf.booked', caseId: meeting.caseId, detail: { meeting: meeting.id, calendar: deps.port.kind, late: londonDateOf(created.start) > meeting.deadline } });
+    });
+    return { delivered: true, activityId: created.eventId };
+  };
+}
