@@ -92,7 +92,8 @@ export const eventDataSchemas = {
   'caf-returned': z.object({ comments: text(4000).min(1) }),
   'caf-reassessment-directed': z.object({ reason: text(4000).min(1) }),
   'caf-reviewed': z.object({ note: text(4000).optional() }),
-  'taf-held': z.object({ review: z.boolean().optional(), signOff: z.boolean().optional() }),
+  /** `meeting`: the booked meeting it was (issue 9); `attended`: who came, in the worker's words (e.g. "Mum, school, health visitor"). */
+  'taf-held': z.object({ review: z.boolean().optional(), signOff: z.boolean().optional(), meeting: z.string().max(100).optional(), attended: text(1000).optional() }),
   /** Minutes and actions of the TAF held on `tafDate` shared with the family and agencies. */
   'minutes-shared': z.object({ tafDate: localDate }),
   'needs-escalated': z.object({ reason: text(4000).optional() }),

@@ -294,9 +294,12 @@ async function recordWorkOnce(
       event = { type: 'caf-submitted', by: actor.id, effectiveOn: on('The CAF date'), data: { to: state.manager } };
       break;
     }
-    case 'taf-held':
-      event = { type: 'taf-held', by: actor.id, effectiveOn: on('The TAF date'), data: {} };
+    case 'taf-held': {
+      const meeting = typeof input.meeting === 'string' && input.meeting ? { meeting: input.meeting } : {};
+      const attended = typeof input.attended === 'string' && input.attended.trim() ? { attended: input.attended.trim() } : {};
+      event = { type: 'taf-held', by: actor.id, effectiveOn: on('The TAF date'), data: { ...meeting, ...attended } };
       break;
+    }
     case 'minutes-shared': {
       const tafDate = requireDate(input.tafDate, 'tafDate', 'The TAF date');
       if (!record.events.some((e) => e.type === 'taf-held' && e.effectiveOn === tafDate)) throw new CaseWorkError('tafDate', `No TAF was held on ${tafDate} on this case.`);

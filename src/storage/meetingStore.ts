@@ -139,11 +139,12 @@ export function createMeetingStore(db: Database) {
     return row ? meetingOf(row) : null;
   };
   return {
-    /** Open cases the booking pass has not looked at since they last changed. */
+    /** Cases the booking pass has not looked at since they last changed: open ones, and closed ones with a live meeting. */
     async casesToCheck(limit: number): Promise<string[]> {
       const rows = await db.query<{ id: string }>(
         `SELECT c.id FROM cases c LEFT JOIN taf_booking_checks k ON k.case_id = c.id
-          WHERE c.status <> 'closed' AND (k.case_id IS NULL OR k.checked_version <> c.version)
+          WHERE (k.case_id IS NULL OR k.checked_version <> c.version)
+            AND (c.status <> 'closed' OR EXISTS (SELECT 1 FROM taf_meetings m WHERE m.case_id = c.id AND m.state IN ('booking', 'booked')))
           ORDER BY c.id LIMIT $1`,
         [limit],
       );
@@ -163,18 +164,18 @@ export function createMeetingStore(db: Database) {
     async recheck(tx: Database, caseId: string): Promise<void> {
       await tx.query('DELETE FROM taf_booking_checks WHERE case_id = $1', [caseId]);
     },
-    /** Per case, the obligation ids that have a live meeting (being booked, or booked). */
-    async liveObligations(caseIds: readonly string[]): Promise<Map<string, Set<string>>> {
-      const out = new Map<string, Set<string>>();
+    /** Per case, its live meetings (being booked, or booked): obligation id to meeting id. */
+    async liveMeetings(caseIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
+      const out = new Map<string, Map<string, string>>();
       if (caseIds.length === 0) return out;
-      const rows = await db.query<{ case_id: string; obligation_id: string }>(
-        `SELECT case_id, obligation_id FROM taf_meetings WHERE case_id = ANY($1::text[]) AND state IN ('booking', 'booked')`,
+      const rows = await db.query<{ id: string; case_id: string; obligation_id: string }>(
+        `SELECT id, case_id, obligation_id FROM taf_meetings WHERE case_id = ANY($1::text[]) AND state IN ('booking', 'booked')`,
         [caseIds],
       );
       for (const r of rows) {
-        let set = out.get(r.case_id);
-        if (!set) out.set(r.case_id, (set = new Set()));
-        set.add(r.obligation_id);
+        let m = out.get(r.case_id);
+        if (!m) out.set(r.case_id, (m = new Map()));
+        m.set(r.obligation_id, r.id);
       }
       return out;
     },
@@ -228,13 +229,24 @@ export function createMeetingStore(db: Database) {
       );
       return rows.length === 1;
     },
-    /** The meeting moved in its calendar: its new time (and change key). */
+    /** The meeting moved: its new time (and change key); the organiser is asked about it again after its new end. */
     async moved(tx: Database, id: string, e: { startsAt: Date; endsAt: Date; changeKey?: string }): Promise<boolean> {
       const rows = await tx.query(
-        `UPDATE taf_meetings SET starts_at = $2, ends_at = $3, change_key = COALESCE($4, change_key), updated_at = now() WHERE id = $1 AND state = 'booked' RETURNING 1`,
+        `UPDATE taf_meetings SET starts_at = $2, ends_at = $3, change_key = COALESCE($4, change_key), outcome_asked_at = NULL, updated_at = now()
+          WHERE id = $1 AND state = 'booked' RETURNING 1`,
         [id, e.startsAt.toISOString(), e.endsAt.toISOString(), e.changeKey ?? null],
       );
       return rows.length === 1;
+    },
+    /** Booked meetings that have ended and whose organiser has not been asked whether they were held; marked asked, in the caller's transaction. */
+    async takeEnded(tx: Database, now: Date, limit = 1000): Promise<Array<Pick<TafMeeting, 'id' | 'caseId' | 'organiser'>>> {
+      const rows = await tx.query<{ id: string; case_id: string; organiser: string }>(
+        `UPDATE taf_meetings SET outcome_asked_at = $1 WHERE id IN (
+           SELECT id FROM taf_meetings WHERE state = 'booked' AND outcome_asked_at IS NULL AND ends_at <= $1 ORDER BY ends_at LIMIT $2 FOR UPDATE SKIP LOCKED)
+         RETURNING id, case_id, organiser`,
+        [now.toISOString(), limit],
+      );
+      return rows.map((r) => ({ id: r.id, caseId: r.case_id, organiser: r.organiser }));
     },
   };
 }

@@ -1,7 +1,7 @@
 import type { WorkingDayCalendar } from '../calendar';
 import { caseState } from '../caseState';
 import type { DeliveryHandler, DeliveryOutcome } from '../delivery/dispatcher';
-import { enqueue } from '../delivery/outbox';
+import { enqueue, NewMessage } from '../delivery/outbox';
 import { londonDateOf, maxDate } from '../localDate';
 import { obligations } from '../obligations';
 import { describePeriod, Policy } from '../policy';
@@ -25,6 +25,11 @@ import { BookingWindow, BusyTime, chooseSlot, ChosenSlot, FreeBusy, scheduleRang
 /** The Teams card about a meeting, drawn at delivery from the meeting as it then stands. */
 export const TAF_MEETING_VIEW_KIND = 'taf-meeting';
 export type TafMeetingView = 'booked' | 'outcome' | 'moved' | 'cancelled' | 'failed';
+
+/** The card that tells the organiser about their meeting, for the outbox (queued in the change's transaction); `key` tells one occasion from another. */
+export function meetingCard(meeting: Pick<TafMeeting, 'id' | 'caseId' | 'organiser'>, view: TafMeetingView, key = ''): NewMessage {
+  return { kind: TAF_MEETING_VIEW_KIND, recipient: { staffId: meeting.organiser }, caseId: meeting.caseId, payload: { meetingId: meeting.id, view }, dedupeKey: `taf-${view}:${meeting.id}${key ? `:${key}` : ''}` };
+}
 
 export interface Person {
   id: string;
@@ -166,7 +171,7 @@ export function bookingHandler(deps: BookingDeps): DeliveryHandler {
         webLink: created.webLink,
       });
       if (!booked) return;
-      await enqueue(tx, { kind: TAF_MEETING_VIEW_KIND, recipient: { staffId: meeting.organiser }, caseId: meeting.caseId, payload: { meetingId: meeting.id, view: 'booked' satisfies TafMeetingView }, dedupeKey: `taf-booked:${meeting.id}` });
+      await enqueue(tx, meetingCard(meeting, 'booked'));
       await recordAudit(tx, { actor: 'scheduler', action: 'taf.booked', caseId: meeting.caseId, detail: { meeting: meeting.id, calendar: deps.port.kind, late: londonDateOf(created.start) > meeting.deadline } });
     });
     return { delivered: true, activityId: created.eventId };

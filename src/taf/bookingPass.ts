@@ -9,7 +9,8 @@ import { recordAudit } from '../storage/audit';
 import type { CaseLog, CaseRecord } from '../storage/caseLog';
 import type { Database } from '../storage/database';
 import type { MeetingCalendar, MeetingStore } from '../storage/meetingStore';
-import { MeetingNeed, meetingNeeded } from './meetingNeed';
+import { meetingCard } from './booking';
+import { MeetingNeed, meetingNeeded, tafObligationToBook } from './meetingNeed';
 
 /**
  * One booking pass (issue 9; what the scheduler runs, and `earlyhelp taf book`): looks at the open
@@ -49,24 +50,45 @@ export interface PlannedBooking extends MeetingNeed {
 
 export interface BookingPassResult {
   planned: PlannedBooking[];
+  /** Live meetings done with: their TAF recorded as held, or no longer needed. */
+  settled: SettledMeeting[];
+  /** Organisers asked whether a meeting that ended was held. */
+  asked: number;
   casesRead: number;
 }
 
-/** What each case read needs booked today. */
-export function plannedBookings(records: readonly CaseRecord[], live: ReadonlyMap<string, ReadonlySet<string>>, today: LocalDate, policy: Policy, calendar: WorkingDayCalendar): PlannedBooking[] {
-  const out: PlannedBooking[] = [];
+/** A live meeting the case no longer needs: held (its obligation met by a TAF held) or cancelled (the case closed, or moved on). */
+export interface SettledMeeting {
+  meetingId: string;
+  caseId: string;
+  reference: string;
+  state: 'held' | 'cancelled';
+}
+
+/** What each case read needs booked today, and which of its live meetings are done with. */
+export function bookingChanges(records: readonly CaseRecord[], live: ReadonlyMap<string, ReadonlyMap<string, string>>, today: LocalDate, policy: Policy, calendar: WorkingDayCalendar): { planned: PlannedBooking[]; settled: SettledMeeting[] } {
+  const planned: PlannedBooking[] = [];
+  const settled: SettledMeeting[] = [];
   for (const r of records) {
     const state = caseState(r.events);
-    const need = meetingNeeded({ state, obligations: obligations(r.events, policy, calendar, today), booked: live.get(r.caseId) ?? new Set(), today, calendar, policy });
-    if (need) out.push({ ...need, meetingId: randomUUID(), caseId: r.caseId, reference: r.reference, organiser: state.leadProfessional });
+    const owed = obligations(r.events, policy, calendar, today);
+    const meetings = live.get(r.caseId) ?? new Map<string, string>();
+    const open = tafObligationToBook(owed);
+    for (const [obligationId, meetingId] of meetings) {
+      if (obligationId === open?.id && state.status !== 'closed') continue;
+      const met = owed.find((o) => o.id === obligationId)?.metOn !== undefined;
+      settled.push({ meetingId, caseId: r.caseId, reference: r.reference, state: met ? 'held' : 'cancelled' });
+    }
+    const need = meetingNeeded({ state, obligations: owed, booked: new Set(meetings.keys()), today, calendar, policy });
+    if (need) planned.push({ ...need, meetingId: randomUUID(), caseId: r.caseId, reference: r.reference, organiser: state.leadProfessional });
   }
-  return out;
+  return { planned, settled };
 }
 
 export async function bookingPass(ctx: BookingPassContext, options: BookingPassOptions): Promise<BookingPassResult> {
   const today = londonDateOf(options.now);
   const batchSize = options.batchSize ?? 500;
-  const result: BookingPassResult = { planned: [], casesRead: 0 };
+  const result: BookingPassResult = { planned: [], settled: [], asked: 0, casesRead: 0 };
   const seen = new Set<string>();
   for (;;) {
     // A dry run marks nothing, so it reads everything to look at in one go.
@@ -75,28 +97,47 @@ export async function bookingPass(ctx: BookingPassContext, options: BookingPassO
     for (const id of ids) seen.add(id);
     const records = await ctx.caseLog.readForScheduler(ids);
     result.casesRead += records.length;
-    const planned = plannedBookings(records, await ctx.meetings.liveObligations(ids), today, ctx.policy, ctx.calendar);
+    const changes = bookingChanges(records, await ctx.meetings.liveMeetings(ids), today, ctx.policy, ctx.calendar);
     if (options.dryRun) {
-      result.planned.push(...planned);
+      result.planned.push(...changes.planned);
+      result.settled.push(...changes.settled);
       break;
     }
-    result.planned.push(...(await queueBookings(ctx, planned, records, today)));
+    const done = await queueBookings(ctx, changes, records, today);
+    result.planned.push(...done.planned);
+    result.settled.push(...done.settled);
   }
+  if (!options.dryRun) result.asked = await askOutcomes(ctx, options.now);
   return result;
 }
 
-/** Adds each meeting and its booking in one transaction with the cases' checks; returns those newly added. */
-async function queueBookings(ctx: BookingPassContext, planned: readonly PlannedBooking[], records: readonly CaseRecord[], today: LocalDate): Promise<PlannedBooking[]> {
+/** Adds each meeting and its booking, and settles the meetings done with, in one transaction with the cases' checks; returns what was newly done. */
+async function queueBookings(ctx: BookingPassContext, changes: ReturnType<typeof bookingChanges>, records: readonly CaseRecord[], today: LocalDate): Promise<{ planned: PlannedBooking[]; settled: SettledMeeting[] }> {
   return ctx.db.transaction(async (tx) => {
-    const added: PlannedBooking[] = [];
-    for (const p of planned) {
+    const planned: PlannedBooking[] = [];
+    const settled: SettledMeeting[] = [];
+    for (const m of changes.settled) {
+      if (!(await ctx.meetings.settle(tx, m.meetingId, m.state, m.state === 'cancelled' ? 'no longer needed' : undefined))) continue;
+      await recordAudit(tx, { actor: 'scheduler', action: `taf.${m.state}`, caseId: m.caseId, detail: { meeting: m.meetingId } });
+      settled.push(m);
+    }
+    for (const p of changes.planned) {
       const fresh = await ctx.meetings.add(tx, { id: p.meetingId, caseId: p.caseId, obligationId: p.obligationId, kind: p.kind, organiser: p.organiser, calendar: ctx.calendarKind, deadline: p.deadline, window: p.window, transactionId: randomUUID() });
       if (!fresh) continue;
       await enqueue(tx, { kind: TAF_BOOKING_KIND, recipient: { staffId: p.organiser }, caseId: p.caseId, payload: { meetingId: p.meetingId }, dedupeKey: `${TAF_BOOKING_KIND}:${p.meetingId}` });
       await recordAudit(tx, { actor: 'scheduler', action: 'taf.book', caseId: p.caseId, detail: { meeting: p.meetingId, obligation: p.obligationId, calendar: ctx.calendarKind } });
-      added.push(p);
+      planned.push(p);
     }
     await ctx.meetings.markChecked(tx, records.map((r) => ({ caseId: r.caseId, version: r.version })), today);
-    return added;
+    return { planned, settled };
+  });
+}
+
+/** After a meeting's end its organiser is asked, once, whether it was held (the Held / Not held / Moved card). */
+async function askOutcomes(ctx: BookingPassContext, now: Date): Promise<number> {
+  return ctx.db.transaction(async (tx) => {
+    const ended = await ctx.meetings.takeEnded(tx, now);
+    for (const m of ended) await enqueue(tx, meetingCard(m, 'outcome', String(now.getTime())));
+    return ended.length;
   });
 }

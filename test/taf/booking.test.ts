@@ -93,17 +93,38 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     expect(ics).not.toMatch(/Quarrington|Fernsby|Tallulah/);
   });
 
-  test('a TAF held: the next review is booked nearest its 6-week target', async () => {
+  test('after its end the organiser is asked once whether it was held; a TAF held settles it and books the next review nearest 6 weeks', async () => {
     const [m] = await meetings.list({ states: ['booked'] });
+    const outcomeCards = async () => (await t.db.query<{ payload: { meetingId: string; view: string } }>(`SELECT payload FROM outbox WHERE kind = 'taf-meeting' AND payload->>'view' = 'outcome'`)).map((r) => r.payload.meetingId);
+    // Before the meetings end: nobody is asked.
     today = '2026-12-23' as LocalDate;
+    expect((await bookingPass(pass, { now: new Date('2026-12-23T10:59:00Z') })).asked).toBe(0);
+    // 11:00, when the 09:30 meetings end: their organisers are asked, once.
+    expect((await bookingPass(pass, { now: new Date('2026-12-23T11:00:00Z') })).asked).toBe(2);
+    expect((await bookingPass(pass, { now: new Date('2026-12-23T11:05:00Z') })).asked).toBe(0);
+    const at0930 = (await meetings.list({ states: ['booked'] })).filter((x) => x.startsAt?.toISOString() === '2026-12-23T09:30:00.000Z').map((x) => x.id);
+    expect((await outcomeCards()).sort()).toEqual(at0930.sort());
+
     const record = await ctx.caseLog.read(m.caseId, { actor: 'test' });
-    await ctx.caseLog.append(m.caseId, record.version, [{ type: 'taf-held', by: SAM.id, effectiveOn: '2026-12-23' as LocalDate, data: {} }], { actor: SAM.id });
-    const settled = await t.db.transaction((tx) => meetings.settle(tx, m.id, 'held'));
-    expect(settled).toBe(true);
+    await ctx.caseLog.append(m.caseId, record.version, [{ type: 'taf-held', by: SAM.id, effectiveOn: '2026-12-23' as LocalDate, data: { meeting: m.id } }], { actor: SAM.id });
     const next = await bookingPass(pass, { now: now() });
+    expect(next.settled).toEqual([{ meetingId: m.id, caseId: m.caseId, reference: m.reference, state: 'held' }]);
     expect(next.planned.map((p) => [p.reference, p.kind, p.window.aim, p.deadline])).toEqual([[m.reference, 'taf-review', '2027-02-03', '2027-02-17']]);
     expect(await book()).toBe(1);
-    const review = (await meetings.list({ caseId: m.caseId })).find((x) => x.kind === 'taf-review')!;
-    expect(review.startsAt?.toISOString()).toBe('2027-02-03T09:30:00.000Z');
+    const ofCase = await meetings.list({ caseId: m.caseId });
+    expect(ofCase.map((x) => [x.kind, x.state])).toEqual([
+      ['first-taf', 'held'],
+      ['taf-review', 'booked'],
+    ]);
+    expect(ofCase[1].startsAt?.toISOString()).toBe('2027-02-03T09:30:00.000Z');
+  });
+
+  test('a case closed with a meeting booked: the meeting is settled as no longer needed', async () => {
+    const [m] = (await meetings.list({ states: ['booked'] })).filter((x) => x.kind === 'first-taf');
+    const record = await ctx.caseLog.read(m.caseId, { actor: 'test' });
+    await ctx.caseLog.append(m.caseId, record.version, [{ type: 'closure-approved', by: MORGAN.id, effectiveOn: today, data: {} }], { actor: MORGAN.id });
+    const result = await bookingPass(pass, { now: now() });
+    expect(result.settled).toEqual([{ meetingId: m.id, caseId: m.caseId, reference: m.reference, state: 'cancelled' }]);
+    expect((await meetings.get(m.id))?.state).toBe('cancelled');
   });
 });

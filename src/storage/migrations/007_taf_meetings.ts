@@ -31,6 +31,7 @@ CREATE TABLE taf_meetings (
   join_url text,
   web_link text,
   outcome_reason text,                           -- why it was not held, or cancelled
+  outcome_asked_at timestamptz,                  -- when the organiser was asked (after its end) whether it was held
   created_at timestamptz NOT NULL DEFAULT now(),
   updated_at timestamptz NOT NULL DEFAULT now()
 );
