@@ -4,6 +4,7 @@ import https from 'node:https';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { CalendarControls, createCalendarService } from './graphCalendar';
 import { readReference } from './shared';
 
 /**
@@ -26,6 +27,10 @@ import { readReference } from './shared';
  * - `GET /groups/{id}/members/microsoft.graph.user` (GroupMember.Read.All and User.Read.All):
  *   `$select` checked against `user` in the CSDL, `$top`, pages linked by `@odata.nextLink`;
  * - `GET /users/{id}/manager` (User.Read.All): the manager, or 404 when there is none;
+ * - Outlook calendars (Calendars.ReadWrite), served by graphCalendar.ts: `getSchedule`, events
+ *   (create with `transactionId`, get, update, delete, cancel), `calendarView/delta`, and
+ *   `/subscriptions` with Graph's validation handshake and change notifications; its test
+ *   controls (what a person does in Outlook) are `server.calendar`;
  * - `POST /$batch`: at most 20 requests, each answered as above, `{ responses: [...] }`.
  *
  * Errors carry Graph's error body `{ error: { code, message, innerError: { date, request-id } } }`.
@@ -115,9 +120,11 @@ export interface GraphServer {
   managers: Map<string, string>;
   /** Paths nobody serves (404), to spot a client asking for something unexpected. */
   unserved: string[];
+  /** Outlook calendars and subscriptions: what a person does in Outlook, and what was notified. */
+  calendar: CalendarControls;
   /** The next `count` matching requests get this answer instead. */
   fail(count: number, fault: Fault): void;
-  /** Forgets what was recorded (not the directory, installs or tokens). */
+  /** Forgets what was recorded (not the directory, installs, tokens, calendars or subscriptions). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -221,13 +228,13 @@ export function csdlFault(csdl: Csdl, type: string, value: unknown, where: strin
 
 // ---------------------------------------------------------------------------------------------
 
-interface Answer {
+export interface Answer {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
 }
 
-interface GraphCall {
+export interface GraphCall {
   method: string;
   /** Path and query, with the version: `/v1.0/users/x/manager?$select=id`. */
   url: string;
@@ -267,6 +274,16 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
   const tokens = new Map<string, { exp: number; roles: readonly string[] }>();
   const faults: Array<Fault & { left: number }> = [];
   const inFlight = new Map<string, number>();
+  const calendar = createCalendarService({
+    csdl,
+    csdlFault,
+    csdlProperty,
+    graphError: (status, code, message, headers) => graphError(status, code, message, headers),
+    endpoint: () => server.endpoint,
+    tenantId,
+    clientId,
+    users: () => server.users,
+  });
 
   const server: GraphServer = {
     url: '',
@@ -296,6 +313,7 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
     groups: new Map(),
     managers: new Map(),
     unserved: [],
+    calendar: calendar.controls,
     fail(count, fault) {
       faults.push({ ...fault, left: count });
     },
@@ -308,12 +326,15 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
       server.peakConcurrency.clear();
       server.unserved.length = 0;
       faults.length = 0;
+      calendar.resetRecords();
     },
-    close: () =>
-      new Promise((resolve) => {
+    close: async () => {
+      await calendar.controls.settled();
+      await new Promise<void>((resolve) => {
         http.closeAllConnections();
         http.close(() => resolve());
-      }),
+      });
+    },
   };
 
   // --- Entra ID -------------------------------------------------------------------------------
@@ -548,6 +569,8 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
       if ((m = /^\/v1\.0\/users\/([^/]+)\/teamwork\/installedApps$/.exec(path)) && call.method === 'POST') return installApp(m[1].toLowerCase(), call);
       if ((m = /^\/v1\.0\/groups\/([^/]+)\/members\/microsoft\.graph\.user$/.exec(path)) && call.method === 'GET') return members(m[1].toLowerCase(), query, call);
       if ((m = /^\/v1\.0\/users\/([^/]+)\/manager$/.exec(path)) && call.method === 'GET') return manager(m[1].toLowerCase(), query, call);
+      const calendarAnswer = await calendar.route(call, path, query);
+      if (calendarAnswer) return calendarAnswer;
       server.unserved.push(`${call.method} ${call.url}`);
       return graphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/').pop()}'.`);
     })();
