@@ -247,5 +247,5 @@ export function teamsHandlers(options: TeamsDeliveryOptions): Record<string, Del
     return outcome;
   }
 
-  return { card, 'case-view': drawn, reminder: drawn, 'command-view': drawn };
+  return { card, 'case-view': drawn, reminder: drawn, 'command-view': drawn, 'taf-meeting': drawn };
 }

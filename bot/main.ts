@@ -3,6 +3,10 @@ import { migrate } from '../src/storage/migrations';
 import type { Dispatcher } from '../src/delivery/dispatcher';
 import { graphConfigFromEnv } from '../src/graph/config';
 import { startMailDelivery } from '../src/graph/mail';
+import { createGraph } from '../src/graph/client';
+import { graphCalendar } from '../src/graph/calendar';
+import { createCalendarDispatcher } from '../src/taf/calendarDelivery';
+import { localCalendar } from '../src/taf/localCalendar';
 import { createAdapter } from './adapter';
 import { BotConfig, botConfigFromEnv } from './config';
 import { seedDemo } from './demo';
@@ -39,7 +43,12 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
   const delivery = startDeliveryLoop({ db, adapter, appId: config.appId, conversations: services.conversations, render: (message) => renderMessage(services, message) });
   const bot = new EarlyHelpBot(services, new Notifier(adapter, config.appId, services.conversations), delivery);
   // E-mail (the allocation e-mail) from the service mailbox through Graph, by a sender of its own; without a mailbox it waits in the outbox.
-  const mail = graph?.mailbox ? startMailDelivery({ db, config: graph, log }) : null;
+  const graphClient = graph ? createGraph(graph) : null;
+  const mail = graph?.mailbox ? startMailDelivery({ db, config: graph, graph: graphClient ?? undefined, log }) : null;
+  // TAF meetings: booked in Outlook through Graph, or without Microsoft 365 in the product's own calendar.
+  const meetingCalendar = graphClient ? graphCalendar(graphClient) : localCalendar();
+  const calendarSender = createCalendarDispatcher({ db, port: meetingCalendar, policy: services.policy, calendar: services.calendar, now: services.now, log });
+  calendarSender.start();
   // Reminders and escalations: planned into the outbox a minute at a time, delivered by the loop above.
   const scheduler =
     env.EARLYHELP_SCHEDULER === 'off'
@@ -47,6 +56,11 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
       : startScheduler({
           sweep: { db, caseLog: services.caseLog, store: services.reminders, policy: services.policy, calendar: services.calendar, staff: () => services.directory.all() },
           onPlanned: () => delivery.poke(),
+          booking: { db, caseLog: services.caseLog, meetings: services.meetings, policy: services.policy, calendar: services.calendar, calendarKind: meetingCalendar.kind },
+          onBooked: () => {
+            calendarSender.poke();
+            delivery.poke();
+          },
           log,
         });
   const server = await startServer({ config, adapter, bot, database: db, host: env.HOST ?? '127.0.0.1' });
@@ -61,6 +75,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
       await scheduler?.stop();
       await delivery.stop();
       await mail?.stop();
+      await calendarSender.stop();
       await server.close();
       await db.close();
     },

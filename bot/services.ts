@@ -5,6 +5,7 @@ import { loadPolicy, Policy } from '../src/policy';
 import { CaseLog, createCaseLog } from '../src/storage/caseLog';
 import { ConversationStore, createConversationStore } from '../src/storage/conversations';
 import { Database } from '../src/storage/database';
+import { createMeetingStore, MeetingStore } from '../src/storage/meetingStore';
 import { createReminderStore, ReminderStore } from '../src/storage/reminderStore';
 import { createStaffDirectory, StaffDirectory } from '../src/storage/staffDirectory';
 
@@ -15,6 +16,7 @@ export interface BotServices extends CaseWorkContext {
   directory: StaffDirectory;
   conversations: ConversationStore;
   reminders: ReminderStore;
+  meetings: MeetingStore;
   policy: Policy;
   calendar: WorkingDayCalendar;
   now(): Date;
@@ -54,6 +56,7 @@ export function createBotServices(db: Database, options: { policy?: Policy; now?
     directory: cachedDirectory(createStaffDirectory(db), options.directoryCacheMs ?? 5000),
     conversations: createConversationStore(db),
     reminders: createReminderStore(db),
+    meetings: createMeetingStore(db),
     policy,
     calendar: calendarFor(policy),
     now,

@@ -1,9 +1,11 @@
+import { BookingPassContext, bookingPass, BookingPassResult } from '../taf/bookingPass';
 import { sweepReminders, SweepContext, SweepResult } from './sweep';
 
 /**
  * The scheduler inside the server: a sweep at start (a server down at 08:30 sends the day's
  * digests when it is back, the same working day) and then one a minute. A sweep between digest
- * times reads only the cases whose time has come, so it costs almost nothing.
+ * times reads only the cases whose time has come, so it costs almost nothing. With `booking`, each
+ * tick also runs the TAF booking pass (issue 9), which reads only the cases changed since.
  */
 export interface SchedulerOptions {
   sweep: SweepContext;
@@ -13,6 +15,10 @@ export interface SchedulerOptions {
   now?: () => Date;
   /** Told after a sweep queued something (the delivery loop is poked). */
   onPlanned?: (result: SweepResult) => void;
+  /** The TAF booking pass, run after each sweep. */
+  booking?: BookingPassContext;
+  /** Told after a booking pass queued something (the calendar sender and the delivery loop are poked). */
+  onBooked?: (result: BookingPassResult) => void;
   log?: { warn(fields: object, message: string): void; info(fields: object, message: string): void };
   /** Names this instance's hold on the sweep lease. */
   holder?: string;
@@ -31,6 +37,12 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
   let stopped = false;
 
   async function sweepOnce(): Promise<SweepResult | null> {
+    const result = await sweep();
+    if (options.booking) await book();
+    return result;
+  }
+
+  async function sweep(): Promise<SweepResult | null> {
     try {
       const result = await sweepReminders(options.sweep, { now: now(), holder });
       if (result.planned.length) {
@@ -42,6 +54,19 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
       // A sweep that failed changed nothing it did not finish: the next one plans it again.
       options.log?.warn({ err: (e as Error)?.name, message: (e as Error)?.message }, 'reminders: sweep failed');
       return null;
+    }
+  }
+
+  async function book(): Promise<void> {
+    try {
+      const result = await bookingPass(options.booking!, { now: now() });
+      if (result.planned.length || result.settled.length || result.asked) {
+        options.log?.info({ planned: result.planned.length, settled: result.settled.length, asked: result.asked, casesRead: result.casesRead }, 'taf meetings: booking pass');
+        options.onBooked?.(result);
+      }
+    } catch (e) {
+      // Each case's bookings are written with its check, or not at all: the next pass looks again.
+      options.log?.warn({ err: (e as Error)?.name, message: (e as Error)?.message }, 'taf meetings: booking pass failed');
     }
   }
 
