@@ -76,6 +76,8 @@ export interface Fault {
   code?: string;
   /** Which requests it hits (a batch's steps have `inBatch`); default every request but the `$batch` envelope itself. */
   match?: (request: { method: string; path: string; inBatch: boolean }) => boolean;
+  /** The request is done, and then answered with the fault (a gateway timing out on work that went through). */
+  afterWork?: boolean;
 }
 
 export interface GraphServerOptions {
@@ -547,8 +549,8 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
     return { status: 200, body: { responses } };
   }
 
-  function injected(method: string, url: string, inBatch: boolean): Answer | null {
-    const fault = faults.find((f) => f.left > 0 && (f.match ? f.match({ method, path: url, inBatch }) : !url.startsWith('/v1.0/$batch')));
+  function injected(method: string, url: string, inBatch: boolean, afterWork: boolean): Answer | null {
+    const fault = faults.find((f) => f.left > 0 && Boolean(f.afterWork) === afterWork && (f.match ? f.match({ method, path: url, inBatch }) : !url.startsWith('/v1.0/$batch')));
     if (!fault) return null;
     fault.left--;
     const code = fault.code ?? (fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'serviceNotAvailable' : fault.status === 504 ? 'gatewayTimeout' : 'generalException');
@@ -560,8 +562,8 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
     const parsed = new URL(call.url, 'https://graph.invalid');
     const path = decodeURIComponent(parsed.pathname);
     const query = parsed.searchParams;
-    const answer = await (async (): Promise<Answer> => {
-      const fault = injected(call.method, call.url, call.inBatch);
+    const worked = await (async (): Promise<Answer> => {
+      const fault = injected(call.method, call.url, call.inBatch, false);
       if (fault) return fault;
       let m: RegExpExecArray | null;
       if (call.method === 'POST' && path === '/v1.0/$batch' && !call.inBatch) return batch(call);
@@ -574,6 +576,7 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
       server.unserved.push(`${call.method} ${call.url}`);
       return graphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/').pop()}'.`);
     })();
+    const answer = (worked.status < 400 && injected(call.method, call.url, call.inBatch, true)) || worked;
     server.requests.push({ method: call.method, path: call.url, status: answer.status, inBatch: call.inBatch, at: Date.now() });
     return answer;
   }
