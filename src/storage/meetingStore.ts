@@ -190,6 +190,15 @@ export function createMeetingStore(db: Database) {
       return rows.length === 1;
     },
     get: (id: string, tx: Database = db) => one('m.id = $1', [id], tx),
+    /** The booked Outlook meetings of one organiser (the meetings their calendar's delta is matched against). */
+    async bookedIn(organiser: string): Promise<TafMeeting[]> {
+      const rows = await db.query<Row>(`SELECT ${COLUMNS} FROM ${FROM} WHERE m.organiser = $1 AND m.state = 'booked' AND m.calendar = 'outlook'`, [organiser]);
+      return rows.map(meetingOf);
+    },
+    /** The organisers with booked Outlook meetings: the calendars kept in step. */
+    async outlookOrganisers(): Promise<string[]> {
+      return (await db.query<{ organiser: string }>(`SELECT DISTINCT organiser FROM taf_meetings WHERE state = 'booked' AND calendar = 'outlook' ORDER BY organiser`)).map((r) => r.organiser);
+    },
     byEvent: (eventId: string) => one('m.event_id = $1', [eventId]),
     /** The meetings of one case (newest first), or every meeting (soonest first). */
     async list(options: { caseId?: string; states?: readonly MeetingState[]; limit?: number } = {}): Promise<TafMeeting[]> {
