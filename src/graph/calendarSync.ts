@@ -220,3 +220,44 @@ export async function reconcileCalendars(deps: CalendarSyncDeps): Promise<{ chan
 export function validationToken(url: string): string | null {
   return new URL(url, 'http://notification.invalid').searchParams.get('validationToken');
 }
+
+export interface CalendarKeeping {
+  /** One round now: subscriptions kept, every calendar reconciled. */
+  runOnce(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * Keeps calendars in step from inside the server: subscriptions created and renewed, and every
+ * calendar with a booked meeting reconciled by its delta, at start and then every `intervalMs`
+ * (five minutes by default: what a lost notification can cost).
+ */
+export function startCalendarKeeping(deps: CalendarSyncDeps & { intervalMs?: number; log?: { info(fields: object, message: string): void; warn(fields: object, message: string): void } }): CalendarKeeping {
+  let running: Promise<void> | null = null;
+  let stopped = false;
+  const round = async () => {
+    try {
+      const subscriptions = await keepSubscriptions(deps);
+      const { changes, failed } = await reconcileCalendars(deps);
+      if (subscriptions.created || subscriptions.renewed || subscriptions.failed || changes.length || failed) {
+        deps.log?.info({ ...subscriptions, changes: changes.length, calendarsFailed: failed }, 'taf meetings: calendars kept in step');
+      }
+    } catch (e) {
+      deps.log?.warn({ err: (e as Error)?.name }, 'taf meetings: keeping calendars in step failed; tried again at the next round');
+    }
+  };
+  const runOnce = () => (running ??= round().finally(() => (running = null)));
+  const timer = setInterval(() => {
+    if (!stopped) void runOnce();
+  }, deps.intervalMs ?? 5 * 60_000);
+  timer.unref?.();
+  void runOnce();
+  return {
+    runOnce,
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

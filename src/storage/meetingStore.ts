@@ -211,14 +211,22 @@ export function createMeetingStore(db: Database) {
       return rows.map(meetingOf);
     },
     /** An organiser's live meetings that overlap a time range: their time in the product's own calendar. */
-    async busyTimes(organiser: string, range: { start: Date; end: Date }, except?: string): Promise<Array<{ start: Date; end: Date }>> {
-      const rows = await db.query<{ starts_at: string | Date; ends_at: string | Date }>(
+    async busyTimes(organiser: string, range: { start: Date; end: Date }, except?: string, tx: Database = db): Promise<Array<{ start: Date; end: Date }>> {
+      const rows = await tx.query<{ starts_at: string | Date; ends_at: string | Date }>(
         `SELECT starts_at, ends_at FROM taf_meetings
           WHERE organiser = $1 AND state IN ('booking', 'booked') AND starts_at IS NOT NULL
             AND starts_at < $3::timestamptz AND ends_at > $2::timestamptz AND id <> COALESCE($4, '')`,
         [organiser, range.start.toISOString(), range.end.toISOString(), except ?? null],
       );
       return rows.map((r) => ({ start: new Date(r.starts_at), end: new Date(r.ends_at) }));
+    },
+    /** Holds a time for a meeting being booked, before the calendar is asked to make it (so that a booking resumed after a crash asks for the same time). */
+    async reserve(tx: Database, id: string, slot: { startsAt: Date; endsAt: Date; conflicts: number }): Promise<boolean> {
+      const rows = await tx.query(
+        `UPDATE taf_meetings SET starts_at = $2, ends_at = $3, conflicts = $4, updated_at = now() WHERE id = $1 AND state = 'booking' RETURNING 1`,
+        [id, slot.startsAt.toISOString(), slot.endsAt.toISOString(), slot.conflicts],
+      );
+      return rows.length === 1;
     },
     /** The calendar made the event: the meeting is booked, at the time the calendar says. False when it was not still being booked. */
     async recordBooked(tx: Database, id: string, e: BookedEvent): Promise<boolean> {

@@ -11,7 +11,7 @@ import type { Database } from '../storage/database';
 import type { MeetingCalendar, MeetingStore, TafMeeting } from '../storage/meetingStore';
 import type { StaffDirectory } from '../storage/staffDirectory';
 import { earliestMeetingDay, tafObligationToBook } from './meetingNeed';
-import { BookingWindow, BusyTime, chooseSlot, ChosenSlot, FreeBusy, scheduleRange } from './slots';
+import { BookingWindow, BusyTime, chooseSlot, FreeBusy, scheduleRange } from './slots';
 
 /**
  * Books one TAF meeting from the outbox (kind `taf-booking`): reads who is free (Graph's
@@ -102,6 +102,8 @@ export interface BookingDeps {
   policy: Policy;
   calendar: WorkingDayCalendar;
   now?: () => Date;
+  /** The sender's tries before it gives up (the last failure is told to the organiser). */
+  maxAttempts?: number;
 }
 
 /** The window as it stands today: a booking that waited (throttled, retried) is never booked sooner than the notice allows. */
@@ -115,6 +117,31 @@ function withOwnMeetings(freeBusy: FreeBusy, email: string, own: ReadonlyArray<{
   const merged = new Map(freeBusy);
   merged.set(email, [...(freeBusy.get(email) ?? []), ...own.map((t): BusyTime => ({ ...t, status: 'busy' }))]);
   return merged;
+}
+
+/**
+ * Chooses the meeting's slot and holds it: free/busy is read first (several bookings of one
+ * organiser may read at once), then the choice and the hold are made under the organiser's lock,
+ * against their meetings held or booked in the product, so two bookings never take one slot.
+ */
+async function reserveSlot(deps: BookingDeps, meeting: TafMeeting, organiser: Person, today: ReturnType<typeof londonDateOf>): Promise<{ start: Date; end: Date; conflicts: number } | null> {
+  const window = windowToday(meeting.window, today, deps.calendar, deps.policy);
+  const range = scheduleRange(window, deps.calendar, deps.policy);
+  const freeBusy = await deps.port.freeBusy(organiser, [organiser.email], range);
+  return deps.db.transaction(async (tx) => {
+    await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`taf-organiser:${meeting.organiser}`]);
+    const own = await deps.meetings.busyTimes(meeting.organiser, range, meeting.id, tx);
+    const slot = chooseSlot({ window, freeBusy: withOwnMeetings(freeBusy, organiser.email, own), worker: organiser.email, calendar: deps.calendar, policy: deps.policy });
+    if (!slot || !(await deps.meetings.reserve(tx, meeting.id, { startsAt: slot.start, endsAt: slot.end, conflicts: slot.conflicts.length }))) return null;
+    return { start: slot.start, end: slot.end, conflicts: slot.conflicts.length };
+  });
+}
+
+/** A booking that failed for good, or for the last time it will be tried, is shown to the organiser on a card with a retry button. */
+async function failed(deps: BookingDeps, meeting: TafMeeting, attempts: number, outcome: Exclude<DeliveryOutcome, { delivered: true } | { cancelled: true }>): Promise<DeliveryOutcome> {
+  const last = 'failed' in outcome || ('reason' in outcome && !('unreachable' in outcome) && attempts + 1 >= (deps.maxAttempts ?? 8));
+  if (last) await enqueue(deps.db, meetingCard(meeting, 'failed', String(attempts)));
+  return outcome;
 }
 
 export function bookingHandler(deps: BookingDeps): DeliveryHandler {
@@ -141,19 +168,16 @@ export function bookingHandler(deps: BookingDeps): DeliveryHandler {
     if (!staff?.email) return { failed: true, reason: 'the organiser has no e-mail address in the staff directory' };
     const organiser: Person = { id: staff.id, email: staff.email.toLowerCase() };
 
-    let slot: ChosenSlot | null;
+    let slot: { start: Date; end: Date; conflicts: number } | null;
     let created: CreatedEvent;
     try {
-      const window = windowToday(meeting.window, today, deps.calendar, deps.policy);
-      const range = scheduleRange(window, deps.calendar, deps.policy);
-      const freeBusy = await deps.port.freeBusy(organiser, [organiser.email], range);
-      const own = await deps.meetings.busyTimes(meeting.organiser, range, meeting.id);
-      slot = chooseSlot({ window, freeBusy: withOwnMeetings(freeBusy, organiser.email, own), worker: organiser.email, calendar: deps.calendar, policy: deps.policy });
-      if (!slot) return { failed: true, reason: 'no slot in meeting hours could be found' };
+      // A booking resumed after a crash asks for the time it had reserved (the create is the same request again).
+      slot = meeting.startsAt && meeting.endsAt ? { start: meeting.startsAt, end: meeting.endsAt, conflicts: meeting.conflicts } : await reserveSlot(deps, meeting, organiser, today);
+      if (!slot) return await failed(deps, meeting, message.attempts, { failed: true, reason: 'no slot in meeting hours could be found' });
       const event: MeetingEvent = { subject: meetingSubject(meeting), bodyHtml: meetingBody(meeting, deps.policy), start: slot.start, end: slot.end, attendees: [], transactionId: meeting.transactionId };
       created = await deps.port.create(organiser, event, meeting, () => control.begin());
     } catch (e) {
-      if (e instanceof CalendarError) return e.outcome;
+      if (e instanceof CalendarError) return failed(deps, meeting, message.attempts, e.outcome);
       throw e;
     }
     const chosen = slot;
@@ -163,7 +187,7 @@ export function bookingHandler(deps: BookingDeps): DeliveryHandler {
         endsAt: created.end,
         // What the calendar answers is the truth (a repeated create answers the first event's time).
         late: londonDateOf(created.start) > meeting.deadline,
-        conflicts: created.start.getTime() === chosen.start.getTime() ? chosen.conflicts.length : 0,
+        conflicts: created.start.getTime() === chosen.start.getTime() ? chosen.conflicts : 0,
         eventId: created.eventId,
         iCalUId: created.iCalUId,
         changeKey: created.changeKey,

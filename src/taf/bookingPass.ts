@@ -20,7 +20,7 @@ import { MeetingNeed, meetingNeeded, tafObligationToBook } from './meetingNeed';
  * A meeting is unique per obligation while live, so a pass run twice, or by two instances, books once.
  */
 
-/** The outbox kind of a booking: `{ meetingId }`, for the organiser. */
+/** The outbox kind of a booking: `{ meetingId, organiser }`. */
 export const TAF_BOOKING_KIND = 'taf-booking';
 
 export interface BookingPassContext {
@@ -124,7 +124,8 @@ async function queueBookings(ctx: BookingPassContext, changes: ReturnType<typeof
     for (const p of changes.planned) {
       const fresh = await ctx.meetings.add(tx, { id: p.meetingId, caseId: p.caseId, obligationId: p.obligationId, kind: p.kind, organiser: p.organiser, calendar: ctx.calendarKind, deadline: p.deadline, window: p.window, transactionId: randomUUID() });
       if (!fresh) continue;
-      await enqueue(tx, { kind: TAF_BOOKING_KIND, recipient: { staffId: p.organiser }, caseId: p.caseId, payload: { meetingId: p.meetingId }, dedupeKey: `${TAF_BOOKING_KIND}:${p.meetingId}` });
+      // No recipient: an organiser's bookings may be made side by side (the slot is chosen under their lock, src/taf/booking.ts).
+      await enqueue(tx, { kind: TAF_BOOKING_KIND, caseId: p.caseId, payload: { meetingId: p.meetingId, organiser: p.organiser }, dedupeKey: `${TAF_BOOKING_KIND}:${p.meetingId}` });
       await recordAudit(tx, { actor: 'scheduler', action: 'taf.book', caseId: p.caseId, detail: { meeting: p.meetingId, obligation: p.obligationId, calendar: ctx.calendarKind } });
       planned.push(p);
     }

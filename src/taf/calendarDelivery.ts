@@ -11,32 +11,37 @@ import { TAF_BOOKING_KIND } from './bookingPass';
 
 /**
  * The calendar sender: its own dispatcher (destination `calendar`) books the meetings the booking
- * pass queued, in Outlook or the product's own calendar. One booking per organiser at a time (the
- * outbox takes a recipient's rows in turn), so two bookings never take the same free slot; many
- * organisers at once. Graph's limits are kept by the client (4 requests at once per mailbox,
- * Retry-After honoured); a booking cut short by a crash is made again, a no-op for the calendar.
+ * pass queued, in Outlook or the product's own calendar, many at once: an organiser's bookings may
+ * run side by side (each slot is chosen and held under the organiser's lock, so two never take the
+ * same one). Graph's limits are kept by the client (4 requests at once per mailbox, Retry-After
+ * honoured); a booking cut short by a crash is made again, a no-op for the calendar.
  */
 
 /** No pacing of its own: Graph's per-mailbox limit is kept by the client, and a 429 waits out its Retry-After. */
 export const CALENDAR_LIMITS: PacingLimits = { perConversation: [], global: [] };
 
-export function calendarHandlers(options: { db: Database; port: CalendarPort; policy: Policy; calendar: WorkingDayCalendar; now?: () => Date }) {
+export function calendarHandlers(options: { db: Database; port: CalendarPort; policy: Policy; calendar: WorkingDayCalendar; now?: () => Date; maxAttempts?: number }) {
   const { db } = options;
   return {
-    [TAF_BOOKING_KIND]: bookingHandler({ db, caseLog: createCaseLog(db), meetings: createMeetingStore(db), directory: createStaffDirectory(db), port: options.port, policy: options.policy, calendar: options.calendar, now: options.now }),
+    [TAF_BOOKING_KIND]: bookingHandler({ db, caseLog: createCaseLog(db), meetings: createMeetingStore(db), directory: createStaffDirectory(db), port: options.port, policy: options.policy, calendar: options.calendar, now: options.now, maxAttempts: options.maxAttempts }),
   };
 }
 
+/** Bookings sent at once: enough for every mailbox to have its 4 requests in flight across a hundred organisers. */
+export const CALENDAR_CONCURRENCY = 64;
+
 export function createCalendarDispatcher(options: { db: Database; port: CalendarPort; policy: Policy; calendar: WorkingDayCalendar; now?: () => Date; log?: DeliveryLog; dispatcher?: Partial<Omit<DispatcherOptions, 'db' | 'handlers'>> }): Dispatcher {
+  const maxAttempts = options.dispatcher?.maxAttempts ?? 8;
   return createDispatcher({
     db: options.db,
-    handlers: calendarHandlers(options),
+    handlers: calendarHandlers({ ...options, maxAttempts }),
     resumableKinds: [TAF_BOOKING_KIND],
     destination: 'calendar',
     limits: CALENDAR_LIMITS,
-    concurrency: 32,
-    batchSize: 100,
+    concurrency: CALENDAR_CONCURRENCY,
+    batchSize: 200,
     log: options.log,
     ...options.dispatcher,
+    maxAttempts,
   });
 }
