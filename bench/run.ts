@@ -7,6 +7,7 @@ import { benchBotTurns } from './botTurns';
 import { benchCaseImport } from './caseImport';
 import { benchObligations } from './obligations';
 import { benchReminders } from './reminders';
+import { benchTafBooking } from './tafBooking';
 
 async function main(): Promise<void> {
   console.log(`earlyhelp benchmarks on Node ${process.version}, ${require('node:os').cpus().length} cores`);
@@ -14,6 +15,7 @@ async function main(): Promise<void> {
   for (const line of await benchBotTurns()) console.log(line);
   for (const line of await benchCaseImport()) console.log(line);
   for (const line of await benchReminders()) console.log(line);
+  for (const line of await benchTafBooking()) console.log(line);
 }
 
 main().catch((e) => {

@@ -38,7 +38,8 @@ import { readReference } from './shared';
  * Retry-After, 503 or 504. Every request is recorded, with the peak concurrency per mailbox.
  */
 
-export const TLS_DIR = path.resolve(__dirname, '../fixtures/tls');
+// From test/helpers, or from dist/test/helpers when compiled (the benchmarks).
+export const TLS_DIR = [path.resolve(__dirname, '../fixtures/tls'), path.resolve(__dirname, '../../../test/fixtures/tls')].find((d) => fs.existsSync(d)) ?? path.resolve(__dirname, '../fixtures/tls');
 export const TEST_CA = path.join(TLS_DIR, 'ca.pem');
 /** The test app registration's certificate and key (GRAPH_CLIENT_CERTIFICATE_PATH). */
 export const APP_CREDENTIAL = path.join(TLS_DIR, 'app-credential.pem');
