@@ -2,7 +2,11 @@ import { AccessDeniedError, CaseAction, permits } from './access';
 import { CLOSURE_REASONS, CONTACT_METHODS, ContactMethod, InvalidEventError, NewCaseEvent, REFERRAL_SOURCES } from './caseEvents';
 import { CafDecisionType, caseState, CaseState } from './caseState';
 import { ageOn, isLocalDate, LocalDate } from './localDate';
-import { allocationEmail } from './allocationEmail';
+import { allocationEmail, firstStepsOf } from './allocationEmail';
+import type { WorkingDayCalendar } from './calendar';
+import { hypotheticalCase } from './hypotheticalCase';
+import { obligations } from './obligations';
+import type { Policy } from './policy';
 import { CapacityAfter, capacityAfter, confirmationCovers } from './capacity';
 import { StaffMember } from './staff';
 import { CaseLog, CaseRecord, DuplicateReferenceError, retryOnConflict } from './storage/caseLog';
@@ -21,6 +25,11 @@ export interface CaseWorkContext {
   directory: Pick<StaffDirectory, 'get' | 'team'>;
   /** Today in London. */
   today(): LocalDate;
+  /** With the policy and calendar, the allocation e-mail says what to do first and by when. */
+  policy?: Policy;
+  calendar?: WorkingDayCalendar;
+  /** A link that opens a case in Teams, for the allocation e-mail. */
+  caseLink?(reference: string): string;
 }
 
 /** Bad input from a form: the field it concerns and a message for the person who filled it in. */
@@ -168,7 +177,27 @@ async function allocateCaseOnce(ctx: CaseWorkContext, actor: StaffMember, input:
   const capacity = await checkCapacity(ctx, worker, points, input.confirmedTotal);
   const team = await ctx.directory.team(actor.team);
   const lineManager = worker.lineManager ? await ctx.directory.get(worker.lineManager) : null;
-  const email = allocationEmail({ reference, worker, allocatedBy: actor, lineManager, businessSupport: team.filter((m) => m.role === 'business-support'), caseloadPoints: points });
+  const allocation: NewCaseEvent = {
+    type: 'allocated',
+    by: actor.id,
+    effectiveOn: allocatedOn,
+    data: {
+      ...(referredOn ? { referredOn } : {}),
+      ...(capacity.over ? { capacityConfirmed: { total: capacity.total, capacity: capacity.capacity } } : {}),
+      family: { name: input.familyName.trim(), children: (input.children ?? []).map((c) => ({ name: c.name.trim(), ...(c.dateOfBirth ? { dateOfBirth: c.dateOfBirth as LocalDate } : {}) })) },
+      referralReason: input.referralReason?.trim() || undefined,
+      leadProfessional: worker.id,
+      manager: actor.id,
+      caseloadPoints: points,
+      initialActions: input.initialActions ?? '',
+      cafRequired: input.cafRequired,
+      source: input.source as (typeof REFERRAL_SOURCES)[number],
+      existingPlan: input.existingPlan?.trim() || undefined,
+    },
+  };
+  // What to do first, by when, from the case's own obligations (when the caller knows the policy).
+  const firstSteps = ctx.policy && ctx.calendar ? firstStepsOf(obligations(hypotheticalCase([allocation]), ctx.policy, ctx.calendar, allocatedOn)) : undefined;
+  const email = allocationEmail({ reference, worker, allocatedBy: actor, lineManager, businessSupport: team.filter((m) => m.role === 'business-support'), caseloadPoints: points, firstSteps, caseLink: ctx.caseLink?.(reference) });
   try {
     return await appending(() =>
       ctx.caseLog.openCase({
@@ -180,24 +209,7 @@ async function allocateCaseOnce(ctx: CaseWorkContext, actor: StaffMember, input:
           await enqueue(tx, { kind: 'allocation-email', caseId: record.caseId, payload: { ...email } });
           for (const m of notify?.(worker, record.caseId) ?? []) await enqueue(tx, m);
         },
-        allocation: {
-          type: 'allocated',
-          by: actor.id,
-          effectiveOn: allocatedOn,
-          data: {
-            ...(referredOn ? { referredOn } : {}),
-            ...(capacity.over ? { capacityConfirmed: { total: capacity.total, capacity: capacity.capacity } } : {}),
-            family: { name: input.familyName.trim(), children: (input.children ?? []).map((c) => ({ name: c.name.trim(), ...(c.dateOfBirth ? { dateOfBirth: c.dateOfBirth as LocalDate } : {}) })) },
-            referralReason: input.referralReason?.trim() || undefined,
-            leadProfessional: worker.id,
-            manager: actor.id,
-            caseloadPoints: points,
-            initialActions: input.initialActions ?? '',
-            cafRequired: input.cafRequired,
-            source: input.source as (typeof REFERRAL_SOURCES)[number],
-            existingPlan: input.existingPlan?.trim() || undefined,
-          },
-        },
+        allocation,
       }),
     );
   } catch (e) {

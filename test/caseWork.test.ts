@@ -45,6 +45,20 @@ describe('allocation', () => {
     expect(JSON.stringify(email.payload)).not.toMatch(/Fernsby|Tallulah|School attendance|Call mum/);
   });
 
+  test('with the policy known, the e-mail says what to do first and by when, and links to the case in Teams; still nothing of the family', async () => {
+    const policy = loadPolicy();
+    const withPolicy: CaseWorkContext = { ...ctx, policy, calendar: calendarFor(policy), caseLink: (ref) => `https://teams.microsoft.com/l/chat/0/0?users=28:app&message=case%20${ref}` };
+    const record = await allocateCase(withPolicy, MORGAN, input());
+    const [email] = (await pendingMessages(t.db, 'allocation-email')).filter((m) => m.caseId === record.caseId);
+    const body = String(email.payload.body);
+    // Allocated Monday 23 November 2026: contact in 2 working days, a visit in 5, the CAF in 20, the first TAF in 25 (past Christmas and the Boxing Day substitute).
+    expect(body).toContain(
+      ['What to do first:', '- Telephone contact with the family by Wed 25 Nov 2026', '- A personal contact (a visit or a meeting) with the family by Mon 30 Nov 2026', '- The CAF assessment completed by Mon 21 Dec 2026', '- The first TAF meeting held by Wed 30 Dec 2026'].join('\n'),
+    );
+    expect(body).toContain(`https://teams.microsoft.com/l/chat/0/0?users=28:app&message=case%20${record.reference}`);
+    expect(JSON.stringify(email.payload)).not.toMatch(/Fernsby|Tallulah|School attendance|Call mum/);
+  });
+
   test.each([
     ['a reference that is not one', { reference: 'x' }, 'reference'],
     ['a worker from another team', { leadProfessional: 'nobody' }, 'leadProfessional'],
