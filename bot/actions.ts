@@ -9,6 +9,7 @@ import { reallocateCase } from '../src/reallocation';
 import { recordSupervision, SupervisionStage } from '../src/supervision';
 import { supervisionCardFor } from './supervisionViews';
 import { escalationNoted, reminderDone, reminderSnooze } from './reminderActions';
+import { tafMeetingHeldAction, tafMeetingMovedAction, tafMeetingNotHeldAction, tafMeetingRetryAction } from './meetingActions';
 import { caseState } from '../src/caseState';
 import { CaseNotFoundError, CaseRecord, IdempotencyConflictError, VersionConflictError } from '../src/storage/caseLog';
 import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
@@ -359,6 +360,10 @@ export const ACTIONS: ReadonlyMap<string, CardAction> = new Map<string, CardActi
   ['reminderDone', reminderDone],
   ['reminderSnooze', reminderSnooze],
   ['escalationNoted', escalationNoted],
+  ['tafMeetingHeld', casePage(tafMeetingHeldAction)],
+  ['tafMeetingNotHeld', casePage(tafMeetingNotHeldAction)],
+  ['tafMeetingMoved', casePage(tafMeetingMovedAction)],
+  ['tafMeetingRetry', casePage(tafMeetingRetryAction)],
   ['approveCaf', decide('approve', 'approved')],
   ['returnCaf', decide('return', 'returned')],
   ['directReassessment', decide('reassess', 're-assessment directed')],

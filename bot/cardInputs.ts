@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { CONTACT_METHODS } from '../src/caseEvents';
 import { isLocalDate, LocalDate } from '../src/localDate';
 import { isStorableText, UNSTORABLE_TEXT_MESSAGE } from '../src/text';
+import { MEETING_CARD_VIEWS } from './meetingViews';
 
 /**
  * What each card action may carry, typed, trimmed and bounded on the server before anything reads
@@ -58,6 +59,14 @@ const LABELS: Record<string, string> = {
   answer: 'Answer',
   absentFrom: 'First day away',
   absentUntil: 'Last day away',
+  meetingId: 'Meeting',
+  view: 'Card',
+  meetingHeldDate: 'Date it was held',
+  attended: 'Who attended',
+  notHeldReason: 'Why it did not take place',
+  notHeldNote: 'Note',
+  movedDate: 'New date',
+  movedTime: 'New start time',
 };
 
 /** Free text: a string, at most `max` characters, storable, trimmed. Absent is empty. */
@@ -190,6 +199,12 @@ export const CARD_INPUTS = {
   }),
   /** The absence card: Confirm (with the leave it shows, checked again on the server) or Cancel. */
   answerAbsence: z.discriminatedUnion('answer', [z.object({ answer: z.literal('confirm'), absentFrom: date, absentUntil: date }), z.object({ answer: z.literal('cancel') })], { error: 'is not one this bot offered' }),
+  /** A TAF meeting's card: the meeting and the view it was drawn as (shown again if an action is refused). */
+  meetingCard: z.object({ meetingId: id, view: z.enum(MEETING_CARD_VIEWS, { error: 'is not one this bot issued: this card is out of date' }) }),
+  /** Held, Not held and Moved: the core checks the date, the reason and the time, with its own words. */
+  meetingHeld: z.object({ meetingHeldDate: optionalDate, attended: text(2000) }),
+  meetingNotHeld: z.object({ notHeldReason: text(40), notHeldNote: text(2000) }),
+  meetingMoved: z.object({ movedDate: text(10), movedTime: text(5) }),
 } as const;
 
 export type CardInput<K extends keyof typeof CARD_INPUTS> = z.output<(typeof CARD_INPUTS)[K]>;

@@ -14,6 +14,7 @@ import { startDeliveryLoop } from './deliveryLoop';
 import { startScheduler } from '../src/reminders/scheduler';
 import { renderMessage } from './rendering';
 import { EarlyHelpBot } from './earlyHelpBot';
+import { meetingFile } from './meetingViews';
 import { log } from './log';
 import { Notifier } from './notifier';
 import { RunningServer, startServer } from './server';
@@ -37,7 +38,12 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
   const graph = graphConfigFromEnv(env);
   const db = await openDatabase(databaseOptionsFromEnv(env));
   await migrate(db);
-  const services = createBotServices(db);
+  // Links on cards (a meeting's calendar file) point at EARLYHELP_PUBLIC_URL, or this server once it listens.
+  let serverUrl = '';
+  const services = createBotServices(db, { publicUrl: () => env.EARLYHELP_PUBLIC_URL || serverUrl || `http://localhost:${config.port}`, linkSecret: env.EARLYHELP_LINK_SECRET });
+  // The allocation e-mail links to the case in the worker's chat with the bot (a Teams deep link, with the command filled in).
+  if (config.appId) services.caseLink = (reference) => `https://teams.microsoft.com/l/chat/0/0?users=28:${encodeURIComponent(config.appId)}&message=${encodeURIComponent(`case ${reference}`)}`;
+  if (!config.localMode && !env.EARLYHELP_LINK_SECRET) log.warn('EARLYHELP_LINK_SECRET is not set: calendar links on cards stop working when this process restarts, and on other instances');
   if (config.localMode && env.EARLYHELP_DEMO !== 'off' && (await seedDemo(services))) log.info('local mode: demo team and cases written');
   const adapter = createAdapter(config);
   const delivery = startDeliveryLoop({ db, adapter, appId: config.appId, conversations: services.conversations, render: (message) => renderMessage(services, message) });
@@ -63,7 +69,8 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
           },
           log,
         });
-  const server = await startServer({ config, adapter, bot, database: db, host: env.HOST ?? '127.0.0.1' });
+  const server = await startServer({ config, adapter, bot, database: db, host: env.HOST ?? '127.0.0.1', meetingFiles: (id, query) => meetingFile(services, id, query) });
+  serverUrl = server.url;
   log.info({ url: server.url, localMode: config.localMode }, 'bot listening');
   return {
     server,

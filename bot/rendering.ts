@@ -1,18 +1,21 @@
 import type { ClaimedMessage, NewMessage } from '../src/delivery/outbox';
 import { REMINDER_KIND } from '../src/reminders/sweep';
+import { TAF_MEETING_VIEW_KIND } from '../src/taf/booking';
 import { AdaptiveCard } from './cards/template';
 import { renderCaseView } from './caseViews';
 import { runCommand } from './commands';
+import { renderMeetingView } from './meetingViews';
 import { renderReminder } from './reminderViews';
 import { BotServices } from './services';
 
 /**
- * Draws a queued message that carries no card of its own (a case view, a reminder) for its
+ * Draws a queued message that carries no card of its own (a case view, a reminder, a TAF meeting) for its
  * recipient at delivery, from the case as it then stands; null when it is no longer owed.
  */
 export function renderMessage(services: BotServices, message: ClaimedMessage): Promise<{ card: AdaptiveCard; subjectId?: string } | null> {
   if (message.kind === REMINDER_KIND) return renderReminder(services, message);
   if (message.kind === COMMAND_VIEW_KIND) return renderCommandView(services, message);
+  if (message.kind === TAF_MEETING_VIEW_KIND) return renderMeetingView(services, message);
   return renderCaseView(services, message);
 }
 

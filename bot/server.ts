@@ -125,6 +125,12 @@ export function tenantProblem(activity: Record<string, unknown>, tenantId: strin
   return undefined;
 }
 
+/**
+ * A meeting's calendar file for a link on a card (`GET /api/meetings/{id}.ics`): the link's own
+ * query carries its permission (bot/meetingLinks.ts), checked by whoever answers.
+ */
+export type MeetingFiles = (meetingId: string, query: URLSearchParams) => Promise<{ status: 200; ics: string; filename: string } | { status: 403 | 404; error: string }>;
+
 /** How long a health check waits for the database before calling it unreachable. */
 const DATABASE_PING_MS = 2000;
 
@@ -146,12 +152,13 @@ async function databaseReachable(database: Pick<Database, 'ping'>): Promise<bool
 }
 
 /**
- * restify serving `POST /api/messages` for the Bot Framework, and `GET /healthz` and `GET /readyz`
- * (503 while the database cannot be reached). A body that is not an activity, a token without an
- * expiry, or an activity from another tenant gets a 4xx with a reason before the adapter sees it;
+ * restify serving `POST /api/messages` for the Bot Framework, `GET /healthz` and `GET /readyz`
+ * (503 while the database cannot be reached), and with `meetingFiles` `GET /api/meetings/{id}.ics`.
+ * A body that is not an activity, a token without an expiry, or an activity from another tenant
+ * gets a 4xx with a reason before the adapter sees it;
  * nothing crashes the process. Without an adapter, botbuilder's CloudAdapter is made from the config.
  */
-export async function startServer(options: { config: BotConfig; bot: ActivityHandler; adapter?: CloudAdapter; host?: string; database?: Pick<Database, 'ping'> }): Promise<RunningServer> {
+export async function startServer(options: { config: BotConfig; bot: ActivityHandler; adapter?: CloudAdapter; host?: string; database?: Pick<Database, 'ping'>; meetingFiles?: MeetingFiles }): Promise<RunningServer> {
   const adapter = options.adapter ?? createAdapter(options.config);
   const server = restify.createServer({ name: 'earlyhelp-bot', handleUncaughtExceptions: false });
   server.use(restify.plugins.bodyParser({ maxBodySize: MAX_ACTIVITY_BYTES, mapParams: false, rejectUnknown: true }));
@@ -188,6 +195,26 @@ export async function startServer(options: { config: BotConfig; bot: ActivityHan
       if (!res.headersSent) res.send(invalid ? 400 : 500, { error: invalid ? 'The activity does not match the Bot Framework schema.' : 'The request could not be processed.' });
     }
   });
+
+  // A browser opening "Add to my calendar" (local mode): no Teams identity, so the link is signed and expires.
+  const meetingFiles = options.meetingFiles;
+  if (meetingFiles) {
+    server.get('/api/meetings/:file', async (req, res) => {
+      const id = /^([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\.ics$/i.exec(String(req.params?.file ?? ''))?.[1];
+      if (!id) return refuse(res, 404, 'There is no such meeting.');
+      try {
+        const answer = await meetingFiles(id.toLowerCase(), new URL(req.url ?? '/', 'http://localhost').searchParams);
+        if (answer.status !== 200) return refuse(res, answer.status, answer.error);
+        res.setHeader('content-type', 'text/calendar; charset=utf-8');
+        res.setHeader('content-disposition', `attachment; filename="${answer.filename.replace(/[^A-Za-z0-9._-]/g, '_')}"`);
+        res.setHeader('cache-control', 'no-store');
+        res.sendRaw(200, answer.ics);
+      } catch (e) {
+        log.error({ ...describeError(e) }, 'calendar file failed');
+        if (!res.headersSent) res.send(500, { error: 'The calendar file could not be made.' });
+      }
+    });
+  }
 
   server.on('restifyError', (_req, _res, err, callback) => {
     // Oversized, unparseable or not JSON: restify answers with its code and a reason (said plainly

@@ -8,6 +8,7 @@ import { Database } from '../src/storage/database';
 import { createMeetingStore, MeetingStore } from '../src/storage/meetingStore';
 import { createReminderStore, ReminderStore } from '../src/storage/reminderStore';
 import { createStaffDirectory, StaffDirectory } from '../src/storage/staffDirectory';
+import { MeetingLinks, meetingLinks } from './meetingLinks';
 
 /** What the bot's handlers need from the core: one object, built once per process. */
 export interface BotServices extends CaseWorkContext {
@@ -23,6 +24,8 @@ export interface BotServices extends CaseWorkContext {
   today(): LocalDate;
   /** Who an unknown user should ask to be added to the directory. */
   administratorContact: string;
+  /** Links from cards to the bot's own web routes (a meeting's calendar file), signed. */
+  links: MeetingLinks;
 }
 
 /**
@@ -47,7 +50,10 @@ function cachedDirectory(directory: StaffDirectory, ttlMs: number): StaffDirecto
   };
 }
 
-export function createBotServices(db: Database, options: { policy?: Policy; now?: () => Date; administratorContact?: string; directoryCacheMs?: number } = {}): BotServices {
+export function createBotServices(
+  db: Database,
+  options: { policy?: Policy; now?: () => Date; administratorContact?: string; directoryCacheMs?: number; publicUrl?: () => string; linkSecret?: string } = {},
+): BotServices {
   const policy = options.policy ?? loadPolicy(process.env.EARLYHELP_POLICY || undefined);
   const now = options.now ?? (() => new Date());
   return {
@@ -62,5 +68,9 @@ export function createBotServices(db: Database, options: { policy?: Policy; now?
     now,
     today: () => londonDateOf(now()),
     administratorContact: options.administratorContact ?? process.env.EARLYHELP_ADMIN_CONTACT ?? 'your Early Help systems administrator',
+    links: meetingLinks({
+      baseUrl: options.publicUrl ?? (() => process.env.EARLYHELP_PUBLIC_URL || `http://localhost:${process.env.PORT || 3978}`),
+      secret: options.linkSecret ?? process.env.EARLYHELP_LINK_SECRET,
+    }),
   };
 }

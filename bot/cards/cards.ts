@@ -259,3 +259,64 @@ export function teamCard(data: { title: string; empty: string; workers: TeamRow[
     }),
   });
 }
+
+/** The card about one TAF meeting: what the person sees, and what they may do from it. */
+export interface TafMeetingCardData {
+  /** The notification preview: the case reference, never a family's name. */
+  summary: string;
+  title: string;
+  /** "Case EH-2041 · Fernsby": the card itself goes to the person's own chat only. */
+  heading: string;
+  meetingId: string;
+  caseId: string;
+  /** The view the card was drawn as, so that a refused action shows it again. */
+  view: string;
+  lines?: string[];
+  /** What breaks a timescale, or needs the person's attention. */
+  warnings?: string[];
+  message?: string;
+  notice?: string;
+  joinUrl?: string;
+  webLink?: string;
+  icsUrl?: string;
+  /** The Held and Not held forms. */
+  record?: { heldDate: string; today: string; reasons: Array<{ value: string; title: string }>; values?: { attended?: string; notHeldReason?: string; notHeldNote?: string } };
+  /** The Move form: its title ("Moved" after the meeting, "Move" before), and the hours a meeting may start in. */
+  move?: { title: string; hint: string; date: string; time: string; today: string; timeMin: string; timeMax: string };
+  canRetry?: boolean;
+}
+
+export function tafMeetingCard(data: TafMeetingCardData): AdaptiveCard {
+  const record = data.record;
+  const move = data.move;
+  return expandCard('taf-meeting', {
+    summary: data.summary,
+    title: data.title,
+    heading: data.heading,
+    meetingId: data.meetingId,
+    caseId: data.caseId,
+    view: data.view,
+    lines: (data.lines ?? []).map((text) => ({ text })),
+    warnings: (data.warnings ?? []).map((text) => ({ text })),
+    message: data.message ?? '',
+    notice: data.notice ?? '',
+    joinUrl: data.joinUrl ?? '',
+    webLink: data.webLink ?? '',
+    icsUrl: data.icsUrl ?? '',
+    canRecord: !!record,
+    heldDate: record?.heldDate ?? '',
+    today: record?.today ?? move?.today ?? '',
+    reasons: record?.reasons ?? [],
+    attended: record?.values?.attended ?? '',
+    notHeldReason: record?.values?.notHeldReason ?? '',
+    notHeldNote: record?.values?.notHeldNote ?? '',
+    canMove: !!move,
+    moveTitle: move?.title ?? '',
+    moveHint: move?.hint ?? '',
+    movedDate: move?.date ?? '',
+    movedTime: move?.time ?? '',
+    timeMin: move?.timeMin ?? '',
+    timeMax: move?.timeMax ?? '',
+    canRetry: data.canRetry ?? false,
+  });
+}

@@ -8,6 +8,7 @@ import {
   helpCard,
   noticeCard,
   personalChatCard,
+  tafMeetingCard,
   unknownUserCard,
   welcomeCard,
 } from '../../bot/cards/cards';
@@ -129,6 +130,44 @@ const EXAMPLES: Array<[string, AdaptiveCard, { reference?: string }]> = [
   ['CAF decided', cafDecidedCard({ reference: 'EH-2041', outcome: 'returned', decidedBy: 'Morgan Reid', decidedAt: '2026-12-18 14:05', worker: 'Sam Patel', comments: 'Add the voice of the child' }), { reference: 'EH-2041' }],
   ['my cases', caseListCard({ title: 'Your cases', empty: 'No cases.', cases: [{ caseId: 'c1', reference: 'EH-2041', family: FAMILY, next: 'Telephone contact by Wed 25 Nov', status: 'overdue' }] }), {}],
   ['my cases, none', caseListCard({ title: 'Your cases', empty: 'You have no open cases.', cases: [] }), {}],
+  [
+    'TAF meeting booked in Outlook, after the deadline, someone invited not free',
+    tafMeetingCard({
+      summary: 'First TAF meeting for EH-2041 booked: Tue 5 Jan, 09:30\u201311:00',
+      title: 'First TAF meeting booked: Tue 5 Jan, 09:30\u201311:00',
+      heading: `Case EH-2041 \u00b7 ${FAMILY}`,
+      meetingId: ids(1)[0],
+      caseId: 'c1',
+      view: 'booked',
+      warnings: ['This is after the deadline, Mon 4 Jan: nothing was free in time.', 'Someone invited is not free then.'],
+      joinUrl: 'https://teams.microsoft.com/l/meetup-join/19%3ameeting',
+      webLink: 'https://outlook.office365.com/owa/?itemid=AAMk',
+      move: { title: 'Move', hint: 'On a working day, starting between 09:30 and 14:30 (London).', date: '2027-01-05', time: '09:30', today: '2026-12-18', timeMin: '09:30', timeMax: '14:30' },
+    }),
+    { reference: 'EH-2041' },
+  ],
+  [
+    'TAF meeting in local mode, asked after its end whether it was held, re-shown with a message',
+    tafMeetingCard({
+      summary: 'Was the first TAF meeting for EH-2041 held?',
+      title: 'Was the first TAF meeting for EH-2041 on Wed 23 Dec held?',
+      heading: `Case EH-2041 \u00b7 ${FAMILY}`,
+      meetingId: ids(1)[0],
+      caseId: 'c1',
+      view: 'outcome',
+      message: 'Say why the meeting did not take place.',
+      lines: ['It was booked for Wed 23 Dec, 09:30\u201311:00.'],
+      icsUrl: 'http://localhost:3978/api/meetings/00000000-0000-4000-8000-000000000000.ics?u=s&e=1&s=x',
+      record: { heldDate: '2026-12-23', today: '2026-12-24', reasons: [{ value: 'other', title: 'Another reason' }], values: { attended: `Mum, ${CHILD}'s school`, notHeldNote: 'Mum was ill' } },
+      move: { title: 'Moved', hint: 'On a working day.', date: '2026-12-23', time: '09:30', today: '2026-12-24', timeMin: '09:30', timeMax: '14:30' },
+    }),
+    { reference: 'EH-2041' },
+  ],
+  [
+    'TAF meeting that could not be booked',
+    tafMeetingCard({ summary: 'The first TAF meeting for EH-2041 could not be booked in Outlook', title: 'The first TAF meeting for EH-2041 could not be booked in Outlook', heading: `Case EH-2041 \u00b7 ${FAMILY}`, meetingId: ids(1)[0], caseId: 'c1', view: 'failed', lines: ['What went wrong: http 403.'], canRetry: true }),
+    { reference: 'EH-2041' },
+  ],
 ];
 
 describe('Adaptive Cards', () => {
