@@ -121,6 +121,19 @@ export function graphCalendar(graph: Graph): CalendarPort {
       }
       return createdEventOf(created);
     },
+    async move(organiser, meeting, begin) {
+      if (!meeting.eventId || !meeting.startsAt || !meeting.endsAt) throw new CalendarError({ failed: true, reason: 'the meeting has no event to move' });
+      try {
+        const moved = (await graph.client
+          .api(`${mailboxPath(organiser)}/events/${encodeURIComponent(meeting.eventId)}`)
+          .header('Prefer', 'outlook.timezone="UTC"')
+          .middlewareOptions([new SendOptions({ beforeSend: begin })])
+          .patch({ start: londonDateTime(meeting.startsAt), end: londonDateTime(meeting.endsAt) })) as MicrosoftGraph.Event;
+        return moved?.changeKey ? { changeKey: moved.changeKey } : {};
+      } catch (e) {
+        throw new CalendarError(bookingOutcome(e));
+      }
+    },
   };
 }
 

@@ -72,6 +72,8 @@ export interface CalendarPort {
   freeBusy(organiser: Person, people: readonly string[], range: { start: Date; end: Date }): Promise<FreeBusy>;
   /** Creates the event; `begin()` is called just before the request leaves (false: do not send). */
   create(organiser: Person, event: MeetingEvent, meeting: TafMeeting, begin: () => Promise<boolean>): Promise<CreatedEvent>;
+  /** Moves the meeting's event to its new time (the same request again is harmless); its new change key, if the calendar has one. */
+  move(organiser: Person, meeting: TafMeeting, begin: () => Promise<boolean>): Promise<{ changeKey?: string }>;
 }
 
 const KIND_WORDS = { 'first-taf': 'first TAF meeting', 'taf-review': 'TAF review meeting' } as const;
@@ -199,5 +201,28 @@ export function bookingHandler(deps: BookingDeps): DeliveryHandler {
       await recordAudit(tx, { actor: 'scheduler', action: 'taf.booked', caseId: meeting.caseId, detail: { meeting: meeting.id, calendar: deps.port.kind, late: londonDateOf(created.start) > meeting.deadline } });
     });
     return { delivered: true, activityId: created.eventId };
+  };
+}
+
+/**
+ * Moves a booked meeting's event to the time the meeting now has (outbox kind `taf-move`, queued
+ * with the move in src/taf/meetingOutcome.ts). A later move supersedes an earlier one still
+ * waiting: only the move to the meeting's current time is sent.
+ */
+export function moveHandler(deps: Pick<BookingDeps, 'db' | 'meetings' | 'directory' | 'port'>): DeliveryHandler {
+  return async (message, control) => {
+    const meeting = await deps.meetings.get(String(message.payload.meetingId ?? ''));
+    if (!meeting || meeting.state !== 'booked') return { cancelled: true, reason: `meeting ${meeting?.state ?? 'gone'}` };
+    if (meeting.startsAt?.toISOString() !== message.payload.start) return { cancelled: true, reason: 'moved again since' };
+    const staff = await deps.directory.get(meeting.organiser);
+    if (!staff?.email) return { failed: true, reason: 'the organiser has no e-mail address in the staff directory' };
+    try {
+      const moved = await deps.port.move({ id: staff.id, email: staff.email.toLowerCase() }, meeting, () => control.begin());
+      if (moved.changeKey) await deps.db.transaction((tx) => deps.meetings.moved(tx, meeting.id, { startsAt: meeting.startsAt!, endsAt: meeting.endsAt!, changeKey: moved.changeKey }));
+    } catch (e) {
+      if (e instanceof CalendarError) return e.outcome;
+      throw e;
+    }
+    return { delivered: true, activityId: meeting.eventId };
   };
 }

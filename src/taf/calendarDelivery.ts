@@ -6,7 +6,8 @@ import { createCaseLog } from '../storage/caseLog';
 import type { Database } from '../storage/database';
 import { createMeetingStore } from '../storage/meetingStore';
 import { createStaffDirectory } from '../storage/staffDirectory';
-import { bookingHandler, CalendarPort } from './booking';
+import { bookingHandler, CalendarPort, moveHandler } from './booking';
+import { TAF_MOVE_KIND } from './meetingOutcome';
 import { TAF_BOOKING_KIND } from './bookingPass';
 
 /**
@@ -24,6 +25,7 @@ export function calendarHandlers(options: { db: Database; port: CalendarPort; po
   const { db } = options;
   return {
     [TAF_BOOKING_KIND]: bookingHandler({ db, caseLog: createCaseLog(db), meetings: createMeetingStore(db), directory: createStaffDirectory(db), port: options.port, policy: options.policy, calendar: options.calendar, now: options.now, maxAttempts: options.maxAttempts }),
+    [TAF_MOVE_KIND]: moveHandler({ db, meetings: createMeetingStore(db), directory: createStaffDirectory(db), port: options.port }),
   };
 }
 
@@ -35,7 +37,7 @@ export function createCalendarDispatcher(options: { db: Database; port: Calendar
   return createDispatcher({
     db: options.db,
     handlers: calendarHandlers({ ...options, maxAttempts }),
-    resumableKinds: [TAF_BOOKING_KIND],
+    resumableKinds: [TAF_BOOKING_KIND, TAF_MOVE_KIND],
     destination: 'calendar',
     limits: CALENDAR_LIMITS,
     concurrency: CALENDAR_CONCURRENCY,

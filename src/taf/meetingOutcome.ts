@@ -24,6 +24,14 @@ export interface MeetingContext extends CaseWorkContext {
   db: Database;
   meetings: MeetingStore;
   policy: Policy;
+  /** The clock: whether a meeting has ended yet. */
+  now?(): Date;
+}
+
+/** Held and Not held answer the question asked after the meeting's end, not before it (an old card of a meeting since moved later). */
+function checkEnded(ctx: MeetingContext, meeting: TafMeeting): void {
+  const now = ctx.now?.() ?? new Date();
+  if (meeting.state === 'booked' && meeting.endsAt && meeting.endsAt.getTime() > now.getTime()) throw new CaseWorkError('meeting', 'This meeting has not happened yet: you will be asked after it whether it was held.');
 }
 
 /** The outbox kind that moves a booked Outlook event: `{ meetingId }` (the time is the meeting's). */
@@ -49,8 +57,14 @@ async function meetingFor(ctx: MeetingContext, actor: StaffMember, meetingId: st
 
 /** The meeting was held: `taf-held` on its case, and the meeting settled. Returns the case as written. */
 export async function tafMeetingHeld(ctx: MeetingContext, actor: StaffMember, meetingId: string, input: { date?: unknown; attended?: unknown }, idempotencyKey?: string): Promise<CaseRecord> {
-  const { meeting } = await meetingFor(ctx, actor, meetingId);
-  if (meeting.state !== 'booked' && meeting.state !== 'held') throw new CaseWorkError('meeting', `This meeting was ${meeting.state === 'not-held' ? 'recorded as not held' : meeting.state}.`);
+  const { meeting, record } = await meetingFor(ctx, actor, meetingId);
+  if (meeting.state === 'held') {
+    // The same click again (a retried request) answers as the first did; any other is refused: one TAF, one record.
+    if (record.events.some((e) => e.type === 'taf-held' && e.data.meeting === meeting.id) && idempotencyKey && (await ctx.caseLog.replayOf(idempotencyKey, { caseId: meeting.caseId, type: 'taf-held', by: actor.id }))) return record;
+    throw new CaseWorkError('meeting', 'This meeting is already recorded as held.');
+  }
+  if (meeting.state !== 'booked') throw new CaseWorkError('meeting', `This meeting was ${meeting.state === 'not-held' ? 'recorded as not held' : meeting.state}.`);
+  checkEnded(ctx, meeting);
   const date = input.date === undefined || input.date === '' ? (meeting.startsAt ? londonDateOf(meeting.startsAt) : undefined) : input.date;
   const attended = typeof input.attended === 'string' ? input.attended.trim() : '';
   const written = await recordWork(ctx, actor, meeting.caseId, 'taf-held', { date, meeting: meeting.id, ...(attended ? { attended } : {}) }, idempotencyKey);
@@ -67,6 +81,7 @@ export async function tafMeetingNotHeld(ctx: MeetingContext, actor: StaffMember,
   const reason = String(input.reason ?? '');
   if (!(OUTCOME_REASONS as readonly string[]).includes(reason)) throw new CaseWorkError('reason', 'Say why the meeting did not take place.');
   if (meeting.state !== 'booked') throw new CaseWorkError('meeting', `This meeting was already recorded as ${meeting.state}.`);
+  checkEnded(ctx, meeting);
   await ctx.db.transaction(async (tx) => {
     if (!(await ctx.meetings.settle(tx, meeting.id, 'not-held', reason))) throw new CaseWorkError('meeting', 'This meeting was already recorded.');
     await ctx.meetings.recheck(tx, meeting.caseId);

@@ -11,6 +11,7 @@ import { createCaseLog } from '../../src/storage/caseLog';
 import { createMeetingStore, MeetingStore } from '../../src/storage/meetingStore';
 import { createStaffDirectory } from '../../src/storage/staffDirectory';
 import { bookingPass, BookingPassContext } from '../../src/taf/bookingPass';
+import { tafMeetingMoved } from '../../src/taf/meetingOutcome';
 import { createCalendarDispatcher } from '../../src/taf/calendarDelivery';
 import { allocationInput } from '../helpers/allocationInput';
 import { ENGINES, TestDatabase } from '../helpers/database';
@@ -116,6 +117,20 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
       `POST /v1.0/users/${encodeURIComponent(SAM.email)}/calendar/getSchedule`,
       `POST /v1.0/users/${encodeURIComponent(SAM.email)}/events`,
     ]);
+  });
+
+  test('moved from the card: the meeting and then its Outlook event take the new time (London), with a change key', async () => {
+    const [m] = (await meetings.list({ states: ['booked'] })).filter((x) => x.organiser === SAM.id);
+    const mctx = { ...ctx, db: t.db, meetings, policy, calendar, now };
+    const moved = await tafMeetingMoved(mctx, SAM, m.id, { date: '2027-01-04', time: '13:00' }, now());
+    expect(moved.late).toBe(false);
+    server.reset();
+    startSender();
+    await until(async () => server.calendar.events(SAM.email).find((e) => e.id === m.eventId)?.start.dateTime === '2027-01-04T13:00:00.0000000', 10_000);
+    const event = server.calendar.events(SAM.email).find((e) => e.id === m.eventId)!;
+    expect(event).toMatchObject({ start: { dateTime: '2027-01-04T13:00:00.0000000', timeZone: 'GMT Standard Time' }, end: { dateTime: '2027-01-04T14:30:00.0000000', timeZone: 'GMT Standard Time' } });
+    expect(server.requests.map((r) => `${r.method} ${r.path.split('?')[0]}`)).toEqual([`PATCH /v1.0/users/${encodeURIComponent(SAM.email)}/events/${encodeURIComponent(m.eventId!)}`]);
+    await until(async () => (await meetings.get(m.id))?.changeKey === event.changeKey, 5_000);
   });
 
   test('a create that went through but was answered 504 is tried again with its transactionId: one event', async () => {
