@@ -5,6 +5,7 @@ import { graphConfigFromEnv } from '../src/graph/config';
 import { startMailDelivery } from '../src/graph/mail';
 import { createGraph } from '../src/graph/client';
 import { graphCalendar } from '../src/graph/calendar';
+import { CalendarSyncDeps, ChangeNotification, handleNotifications, startCalendarKeeping } from '../src/graph/calendarSync';
 import { createCalendarDispatcher } from '../src/taf/calendarDelivery';
 import { localCalendar } from '../src/taf/localCalendar';
 import { createAdapter } from './adapter';
@@ -69,8 +70,23 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
           },
           log,
         });
-  const server = await startServer({ config, adapter, bot, database: db, host: env.HOST ?? '127.0.0.1', meetingFiles: (id, query) => meetingFile(services, id, query) });
+  // Meetings moved or cancelled in Outlook: change notifications to EARLYHELP_PUBLIC_URL (https), and the delta reconciliation every few minutes.
+  const publicUrl = env.EARLYHELP_PUBLIC_URL?.replace(/\/+$/, '');
+  const sync: CalendarSyncDeps | null = graphClient
+    ? { db, graph: graphClient, meetings: services.meetings, directory: services.directory, notificationUrl: publicUrl?.startsWith('https://') ? `${publicUrl}/api/graph/notifications` : undefined, now: services.now }
+    : null;
+  if (sync && !sync.notificationUrl) log.warn('EARLYHELP_PUBLIC_URL is not an https address: Outlook changes to TAF meetings are found by the reconciliation every 5 minutes, without change notifications');
+  const server = await startServer({
+    config,
+    adapter,
+    bot,
+    database: db,
+    host: env.HOST ?? '127.0.0.1',
+    meetingFiles: (id, query) => meetingFile(services, id, query),
+    ...(sync ? { calendarNotifications: async (body: unknown) => void (await handleNotifications(sync, body as { value?: ChangeNotification[] })) } : {}),
+  });
   serverUrl = server.url;
+  const keeping = sync && env.EARLYHELP_SCHEDULER !== 'off' ? startCalendarKeeping({ ...sync, log }) : null;
   log.info({ url: server.url, localMode: config.localMode }, 'bot listening');
   return {
     server,
@@ -83,6 +99,7 @@ export async function startBot(env: NodeJS.ProcessEnv = process.env, overrides: 
       await delivery.stop();
       await mail?.stop();
       await calendarSender.stop();
+      await keeping?.stop();
       await server.close();
       await db.close();
     },

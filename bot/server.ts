@@ -1,5 +1,6 @@
 import type { ActivityHandler, CloudAdapter } from 'botbuilder';
 import restify from 'restify';
+import { validationToken } from '../src/graph/calendarSync';
 import { z } from 'zod';
 import type { Database } from '../src/storage/database';
 import { createAdapter, describeError } from './adapter';
@@ -158,7 +159,18 @@ async function databaseReachable(database: Pick<Database, 'ping'>): Promise<bool
  * gets a 4xx with a reason before the adapter sees it;
  * nothing crashes the process. Without an adapter, botbuilder's CloudAdapter is made from the config.
  */
-export async function startServer(options: { config: BotConfig; bot: ActivityHandler; adapter?: CloudAdapter; host?: string; database?: Pick<Database, 'ping'>; meetingFiles?: MeetingFiles }): Promise<RunningServer> {
+/** Graph's change notifications on workers' calendars, applied after the answer (src/graph/calendarSync.ts). */
+export type CalendarNotifications = (body: unknown) => Promise<void>;
+
+export async function startServer(options: {
+  config: BotConfig;
+  bot: ActivityHandler;
+  adapter?: CloudAdapter;
+  host?: string;
+  database?: Pick<Database, 'ping'>;
+  meetingFiles?: MeetingFiles;
+  calendarNotifications?: CalendarNotifications;
+}): Promise<RunningServer> {
   const adapter = options.adapter ?? createAdapter(options.config);
   const server = restify.createServer({ name: 'earlyhelp-bot', handleUncaughtExceptions: false });
   server.use(restify.plugins.bodyParser({ maxBodySize: MAX_ACTIVITY_BYTES, mapParams: false, rejectUnknown: true }));
@@ -213,6 +225,23 @@ export async function startServer(options: { config: BotConfig; bot: ActivityHan
         log.error({ ...describeError(e) }, 'calendar file failed');
         if (!res.headersSent) res.send(500, { error: 'The calendar file could not be made.' });
       }
+    });
+  }
+
+  // Microsoft Graph: the validation handshake (the token back, as text, within 10 s), then change
+  // notifications, answered 202 at once (Graph wants an answer within 3 s) and applied after.
+  const calendarNotifications = options.calendarNotifications;
+  if (calendarNotifications) {
+    server.post('/api/graph/notifications', async (req, res) => {
+      const token = validationToken(req.url ?? '/');
+      if (token !== null) {
+        res.setHeader('content-type', 'text/plain; charset=utf-8');
+        res.sendRaw(200, token);
+        return;
+      }
+      if (!req.body || typeof req.body !== 'object' || !Array.isArray((req.body as { value?: unknown }).value)) return refuse(res, 400, 'A change notification must be a JSON object with a value array.');
+      res.send(202);
+      calendarNotifications(req.body).catch((e) => log.warn({ ...describeError(e) }, 'calendar notification not applied; the delta reconciliation will catch it'));
     });
   }
 

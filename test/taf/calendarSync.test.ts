@@ -1,9 +1,10 @@
-import http from 'node:http';
-import { AddressInfo } from 'node:net';
+import { ActivityHandler } from 'botbuilder';
+import { botConfigFromEnv } from '../../bot/config';
+import { RunningServer, startServer } from '../../bot/server';
 import { allocateCase, CaseWorkContext } from '../../src/caseWork';
 import { calendarFor } from '../../src/calendar';
 import { graphCalendar } from '../../src/graph/calendar';
-import { CalendarSyncDeps, handleNotifications, keepSubscriptions, reconcileCalendars, validationToken } from '../../src/graph/calendarSync';
+import { CalendarSyncDeps, ChangeNotification, handleNotifications, keepSubscriptions, reconcileCalendars } from '../../src/graph/calendarSync';
 import { createGraph, Graph } from '../../src/graph/client';
 import { graphConfigFromEnv } from '../../src/graph/config';
 import { LocalDate } from '../../src/localDate';
@@ -38,7 +39,7 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
   let ctx: CaseWorkContext;
   let pass: BookingPassContext;
   let deps: CalendarSyncDeps;
-  let listener: http.Server;
+  let listener: RunningServer;
   const answered: Array<{ applied: number; rejected: number }> = [];
 
   beforeAll(async () => {
@@ -51,28 +52,19 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     ctx = { caseLog: createCaseLog(t.db), directory, today: () => today };
     meetings = createMeetingStore(t.db);
     pass = { db: t.db, caseLog: ctx.caseLog, meetings, policy, calendar, calendarKind: 'outlook' };
-    // The notification endpoint as the server runs it: the handshake, then the notifications.
-    listener = http.createServer((req, res) => {
-      let raw = '';
-      req.on('data', (c) => (raw += c));
-      req.on('end', async () => {
-        const token = validationToken(req.url ?? '/');
-        if (token !== null) {
-          res.writeHead(200, { 'content-type': 'text/plain' });
-          res.end(token);
-          return;
-        }
-        res.writeHead(202);
-        res.end();
-        const result = await handleNotifications(deps, JSON.parse(raw));
+    // The notification endpoint as the server runs it (bot/server.ts): the handshake, then the notifications.
+    listener = await startServer({
+      config: { ...botConfigFromEnv({}), port: 0 },
+      bot: new ActivityHandler(),
+      calendarNotifications: async (body) => {
+        const result = await handleNotifications(deps, body as { value?: ChangeNotification[] });
         answered.push({ applied: result.applied.filter((c) => c.kind !== 'none').length, rejected: result.rejected });
-      });
+      },
     });
-    await new Promise<void>((resolve) => listener.listen(0, '127.0.0.1', resolve));
-    deps = { db: t.db, graph, meetings, directory, notificationUrl: `http://127.0.0.1:${(listener.address() as AddressInfo).port}/api/graph/notifications`, now };
+    deps = { db: t.db, graph, meetings, directory, notificationUrl: `${listener.url}/api/graph/notifications`, now };
   });
   afterAll(async () => {
-    await new Promise((r) => listener?.close(r));
+    await listener?.close();
     await server?.close();
     await t?.dispose();
   });
