@@ -94,6 +94,13 @@ export const eventDataSchemas = {
   'caf-reviewed': z.object({ note: text(4000).optional() }),
   /** `meeting`: the booked meeting it was (issue 9); `attended`: who came, in the worker's words (e.g. "Mum, school, health visitor"). */
   'taf-held': z.object({ review: z.boolean().optional(), signOff: z.boolean().optional(), meeting: z.string().max(100).optional(), attended: text(1000).optional() }),
+  /**
+   * Someone invited to the case's TAF meetings (issue 9): a family member or an agency's
+   * professional, by e-mail. `member` names them for their removal. A family member's name is
+   * never put on an invitation others see.
+   */
+  'taf-member-added': z.object({ member: z.string().min(1).max(100), name: text(200).min(1), agency: text(200).optional(), email: z.string().trim().toLowerCase().email().max(254), family: z.boolean() }),
+  'taf-member-removed': z.object({ member: z.string().min(1).max(100) }),
   /** Minutes and actions of the TAF held on `tafDate` shared with the family and agencies. */
   'minutes-shared': z.object({ tafDate: localDate }),
   'needs-escalated': z.object({ reason: text(4000).optional() }),

@@ -50,6 +50,17 @@ export interface CaseState {
   attemptsSinceContact: Array<{ on: LocalDate; method: string }>;
   /** Supervisions at which the case was discussed, oldest first, with where each record stands. */
   supervisions: Supervision[];
+  /** Who is invited to the case's TAF meetings, in the order added. */
+  tafMembers: TafMember[];
+}
+
+export interface TafMember {
+  id: string;
+  name: string;
+  agency?: string;
+  email: string;
+  /** A family member (their name is never on an invitation others see), not an agency's professional. */
+  family: boolean;
 }
 
 export interface Supervision {
@@ -95,6 +106,7 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
     consentReceived: false,
     attemptsSinceContact: [],
     supervisions: [],
+    tafMembers: [],
   };
   let visited = false;
   let medicalReceived = false;
@@ -136,6 +148,12 @@ export function caseState(events: readonly CaseEvent[]): CaseState {
           // A re-assessment may be directed at any time on new evidence, with nothing awaiting.
           state.lastCafDecision = { type: e.type, by: e.by, recordedAt: e.recordedAt, on: e.effectiveOn, submissionId: '', comments: decisionComments(e) };
         }
+        break;
+      case 'taf-member-added':
+        state.tafMembers = [...state.tafMembers.filter((m) => m.id !== e.data.member && m.email !== e.data.email), { id: e.data.member, name: e.data.name, ...(e.data.agency ? { agency: e.data.agency } : {}), email: e.data.email, family: e.data.family }];
+        break;
+      case 'taf-member-removed':
+        state.tafMembers = state.tafMembers.filter((m) => m.id !== e.data.member);
         break;
       case 'supervision-held':
         state.supervisions.push({ on: e.effectiveOn, by: e.data.supervisor ?? e.by });

@@ -39,6 +39,11 @@ export function createStaffDirectory(db: Database) {
       const [row] = await db.query<StaffRow>(`SELECT ${COLUMNS} FROM staff WHERE id = $1`, [id.toLowerCase()]);
       return row ? toMember(row) : null;
     },
+    /** The active members with these e-mail addresses (any case): who of a meeting's invitees is staff. */
+    async withEmails(emails: readonly string[]): Promise<StaffMember[]> {
+      if (emails.length === 0) return [];
+      return (await db.query<StaffRow>(`SELECT ${COLUMNS} FROM staff WHERE lower(email) = ANY($1::text[]) AND active`, [emails.map((e) => e.toLowerCase())])).map(toMember);
+    },
     async all(): Promise<StaffMember[]> {
       return (await db.query<StaffRow>(`SELECT ${COLUMNS} FROM staff ORDER BY team, name`)).map(toMember);
     },

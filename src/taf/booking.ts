@@ -1,5 +1,5 @@
 import type { WorkingDayCalendar } from '../calendar';
-import { caseState } from '../caseState';
+import { caseState, TafMember } from '../caseState';
 import type { DeliveryHandler, DeliveryOutcome } from '../delivery/dispatcher';
 import { enqueue, NewMessage } from '../delivery/outbox';
 import { londonDateOf, maxDate } from '../localDate';
@@ -78,6 +78,14 @@ export interface CalendarPort {
 
 const KIND_WORDS = { 'first-taf': 'first TAF meeting', 'taf-review': 'TAF review meeting' } as const;
 
+/**
+ * An invitee as the invitation shows them to everyone invited: an agency's professional by name and
+ * agency; a family member by e-mail address alone, so that no family name reaches the agencies.
+ */
+export function attendeeOf(m: TafMember): { email: string; name?: string } {
+  return m.family ? { email: m.email } : { email: m.email, name: m.agency ? `${m.name} (${m.agency})` : m.name };
+}
+
 /** The subject: the case reference and the kind of meeting, and nothing else. */
 export function meetingSubject(m: Pick<TafMeeting, 'reference' | 'kind'>): string {
   return `${m.reference}: ${m.kind === 'first-taf' ? 'First TAF meeting' : 'TAF review meeting'}`;
@@ -126,10 +134,10 @@ function withOwnMeetings(freeBusy: FreeBusy, email: string, own: ReadonlyArray<{
  * organiser may read at once), then the choice and the hold are made under the organiser's lock,
  * against their meetings held or booked in the product, so two bookings never take one slot.
  */
-async function reserveSlot(deps: BookingDeps, meeting: TafMeeting, organiser: Person, today: ReturnType<typeof londonDateOf>): Promise<{ start: Date; end: Date; conflicts: number } | null> {
+async function reserveSlot(deps: BookingDeps, meeting: TafMeeting, organiser: Person, today: ReturnType<typeof londonDateOf>, internal: readonly string[]): Promise<{ start: Date; end: Date; conflicts: number } | null> {
   const window = windowToday(meeting.window, today, deps.calendar, deps.policy);
   const range = scheduleRange(window, deps.calendar, deps.policy);
-  const freeBusy = await deps.port.freeBusy(organiser, [organiser.email], range);
+  const freeBusy = await deps.port.freeBusy(organiser, [organiser.email, ...internal], range);
   return deps.db.transaction(async (tx) => {
     await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [`taf-organiser:${meeting.organiser}`]);
     const own = await deps.meetings.busyTimes(meeting.organiser, range, meeting.id, tx);
@@ -174,9 +182,12 @@ export function bookingHandler(deps: BookingDeps): DeliveryHandler {
     let created: CreatedEvent;
     try {
       // A booking resumed after a crash asks for the time it had reserved (the create is the same request again).
-      slot = meeting.startsAt && meeting.endsAt ? { start: meeting.startsAt, end: meeting.endsAt, conflicts: meeting.conflicts } : await reserveSlot(deps, meeting, organiser, today);
+      // The case's TAF members are invited; those who are staff must be free too (getSchedule takes 20 at most).
+      const invited = state.tafMembers.filter((m) => m.email !== organiser.email);
+      const internal = (await deps.directory.withEmails(invited.map((m) => m.email))).map((m) => m.email.toLowerCase()).slice(0, 19);
+      slot = meeting.startsAt && meeting.endsAt ? { start: meeting.startsAt, end: meeting.endsAt, conflicts: meeting.conflicts } : await reserveSlot(deps, meeting, organiser, today, internal);
       if (!slot) return await failed(deps, meeting, message.attempts, { failed: true, reason: 'no slot in meeting hours could be found' });
-      const event: MeetingEvent = { subject: meetingSubject(meeting), bodyHtml: meetingBody(meeting, deps.policy), start: slot.start, end: slot.end, attendees: [], transactionId: meeting.transactionId };
+      const event: MeetingEvent = { subject: meetingSubject(meeting), bodyHtml: meetingBody(meeting, deps.policy), start: slot.start, end: slot.end, attendees: invited.map(attendeeOf), transactionId: meeting.transactionId };
       created = await deps.port.create(organiser, event, meeting, () => control.begin());
     } catch (e) {
       if (e instanceof CalendarError) return failed(deps, meeting, message.attempts, e.outcome);
