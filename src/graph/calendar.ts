@@ -134,6 +134,18 @@ export function graphCalendar(graph: Graph): CalendarPort {
         throw new CalendarError(bookingOutcome(e));
       }
     },
+    async cancel(organiser, meeting, begin) {
+      try {
+        await graph.client
+          .api(`${mailboxPath(organiser)}/events/${encodeURIComponent(meeting.eventId!)}/cancel`)
+          .middlewareOptions([new SendOptions({ beforeSend: begin })])
+          .post({ Comment: `The TAF meeting for Early Help case ${meeting.reference} is no longer needed at this time.` });
+      } catch (e) {
+        // Already gone (deleted or cancelled in Outlook): nothing left to cancel.
+        if (graphFailureOf(e).status === 404) return;
+        throw new CalendarError(bookingOutcome(e));
+      }
+    },
   };
 }
 

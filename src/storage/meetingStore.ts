@@ -106,6 +106,12 @@ function meetingOf(r: Row): TafMeeting {
   };
 }
 
+/** A meeting still to happen, as the booking pass weighs it. */
+export interface LiveMeeting {
+  id: string;
+  organiser: string;
+}
+
 export interface NewMeeting {
   id: string;
   caseId: string;
@@ -164,18 +170,18 @@ export function createMeetingStore(db: Database) {
     async recheck(tx: Database, caseId: string): Promise<void> {
       await tx.query('DELETE FROM taf_booking_checks WHERE case_id = $1', [caseId]);
     },
-    /** Per case, its live meetings (being booked, or booked): obligation id to meeting id. */
-    async liveMeetings(caseIds: readonly string[]): Promise<Map<string, Map<string, string>>> {
-      const out = new Map<string, Map<string, string>>();
+    /** Per case, its live meetings (being booked, or booked), by obligation id. */
+    async liveMeetings(caseIds: readonly string[]): Promise<Map<string, Map<string, LiveMeeting>>> {
+      const out = new Map<string, Map<string, LiveMeeting>>();
       if (caseIds.length === 0) return out;
-      const rows = await db.query<{ id: string; case_id: string; obligation_id: string }>(
-        `SELECT id, case_id, obligation_id FROM taf_meetings WHERE case_id = ANY($1::text[]) AND state IN ('booking', 'booked')`,
+      const rows = await db.query<{ id: string; case_id: string; obligation_id: string; organiser: string }>(
+        `SELECT id, case_id, obligation_id, organiser FROM taf_meetings WHERE case_id = ANY($1::text[]) AND state IN ('booking', 'booked')`,
         [caseIds],
       );
       for (const r of rows) {
         let m = out.get(r.case_id);
         if (!m) out.set(r.case_id, (m = new Map()));
-        m.set(r.obligation_id, r.id);
+        m.set(r.obligation_id, { id: r.id, organiser: r.organiser });
       }
       return out;
     },

@@ -74,6 +74,8 @@ export interface CalendarPort {
   create(organiser: Person, event: MeetingEvent, meeting: TafMeeting, begin: () => Promise<boolean>): Promise<CreatedEvent>;
   /** Moves the meeting's event to its new time (the same request again is harmless); its new change key, if the calendar has one. */
   move(organiser: Person, meeting: TafMeeting, begin: () => Promise<boolean>): Promise<{ changeKey?: string }>;
+  /** Cancels the meeting's event, telling everyone invited (an event already gone is cancelled). */
+  cancel(organiser: Person, meeting: TafMeeting, begin: () => Promise<boolean>): Promise<void>;
 }
 
 const KIND_WORDS = { 'first-taf': 'first TAF meeting', 'taf-review': 'TAF review meeting' } as const;
@@ -230,6 +232,27 @@ export function moveHandler(deps: Pick<BookingDeps, 'db' | 'meetings' | 'directo
     try {
       const moved = await deps.port.move({ id: staff.id, email: staff.email.toLowerCase() }, meeting, () => control.begin());
       if (moved.changeKey) await deps.db.transaction((tx) => deps.meetings.moved(tx, meeting.id, { startsAt: meeting.startsAt!, endsAt: meeting.endsAt!, changeKey: moved.changeKey }));
+    } catch (e) {
+      if (e instanceof CalendarError) return e.outcome;
+      throw e;
+    }
+    return { delivered: true, activityId: meeting.eventId };
+  };
+}
+
+/**
+ * Cancels the Outlook event of a meeting the booking pass found no longer to be held (the case
+ * closed, or was reallocated: the new lead professional gets a meeting of their own), outbox kind
+ * `taf-cancel`. The organiser's calendar loses it and everyone invited is told.
+ */
+export function cancelHandler(deps: Pick<BookingDeps, 'meetings' | 'directory' | 'port'>): DeliveryHandler {
+  return async (message, control) => {
+    const meeting = await deps.meetings.get(String(message.payload.meetingId ?? ''));
+    if (!meeting || meeting.state !== 'cancelled' || !meeting.eventId) return { cancelled: true, reason: `meeting ${meeting?.state ?? 'gone'}` };
+    const staff = await deps.directory.get(meeting.organiser);
+    if (!staff?.email) return { failed: true, reason: 'the organiser has no e-mail address in the staff directory' };
+    try {
+      await deps.port.cancel({ id: staff.id, email: staff.email.toLowerCase() }, meeting, () => control.begin());
     } catch (e) {
       if (e instanceof CalendarError) return e.outcome;
       throw e;

@@ -1,14 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import type { WorkingDayCalendar } from '../calendar';
-import { caseState } from '../caseState';
+import { caseState, CaseState } from '../caseState';
 import { enqueue } from '../delivery/outbox';
 import { LocalDate, londonDateOf } from '../localDate';
-import { obligations } from '../obligations';
+import { Obligation, obligations } from '../obligations';
 import type { Policy } from '../policy';
 import { recordAudit } from '../storage/audit';
 import type { CaseLog, CaseRecord } from '../storage/caseLog';
 import type { Database } from '../storage/database';
-import type { MeetingCalendar, MeetingStore } from '../storage/meetingStore';
+import type { LiveMeeting, MeetingCalendar, MeetingStore } from '../storage/meetingStore';
 import { meetingCard } from './booking';
 import { MeetingNeed, meetingNeeded, tafObligationToBook } from './meetingNeed';
 
@@ -22,6 +22,8 @@ import { MeetingNeed, meetingNeeded, tafObligationToBook } from './meetingNeed';
 
 /** The outbox kind of a booking: `{ meetingId, organiser }`. */
 export const TAF_BOOKING_KIND = 'taf-booking';
+/** The outbox kind that cancels a meeting's Outlook event: `{ meetingId }`. */
+export const TAF_CANCEL_KIND = 'taf-cancel';
 
 export interface BookingPassContext {
   db: Database;
@@ -57,29 +59,40 @@ export interface BookingPassResult {
   casesRead: number;
 }
 
-/** A live meeting the case no longer needs: held (its obligation met by a TAF held) or cancelled (the case closed, or moved on). */
+/** A live meeting the case no longer needs: held (its obligation met by a TAF held) or cancelled (the case closed or reallocated, or moved on). */
 export interface SettledMeeting {
   meetingId: string;
   caseId: string;
   reference: string;
   state: 'held' | 'cancelled';
+  reason?: string;
+}
+
+/** Why a live meeting is no longer the one to hold, or null while it is. */
+function settlementOf(obligationId: string, meeting: LiveMeeting, state: CaseState, owed: readonly Obligation[], open: Obligation | undefined): Pick<SettledMeeting, 'state' | 'reason'> | null {
+  if (state.status === 'closed') return { state: 'cancelled', reason: 'no longer needed' };
+  if (owed.find((o) => o.id === obligationId)?.metOn !== undefined) return { state: 'held' };
+  if (obligationId !== open?.id) return { state: 'cancelled', reason: 'no longer needed' };
+  // Reallocated: the new lead professional holds the meeting, in their own calendar.
+  if (meeting.organiser !== state.leadProfessional) return { state: 'cancelled', reason: 'reallocated' };
+  return null;
 }
 
 /** What each case read needs booked today, and which of its live meetings are done with. */
-export function bookingChanges(records: readonly CaseRecord[], live: ReadonlyMap<string, ReadonlyMap<string, string>>, today: LocalDate, policy: Policy, calendar: WorkingDayCalendar): { planned: PlannedBooking[]; settled: SettledMeeting[] } {
+export function bookingChanges(records: readonly CaseRecord[], live: ReadonlyMap<string, ReadonlyMap<string, LiveMeeting>>, today: LocalDate, policy: Policy, calendar: WorkingDayCalendar): { planned: PlannedBooking[]; settled: SettledMeeting[] } {
   const planned: PlannedBooking[] = [];
   const settled: SettledMeeting[] = [];
   for (const r of records) {
     const state = caseState(r.events);
     const owed = obligations(r.events, policy, calendar, today);
-    const meetings = live.get(r.caseId) ?? new Map<string, string>();
     const open = tafObligationToBook(owed);
-    for (const [obligationId, meetingId] of meetings) {
-      if (obligationId === open?.id && state.status !== 'closed') continue;
-      const met = owed.find((o) => o.id === obligationId)?.metOn !== undefined;
-      settled.push({ meetingId, caseId: r.caseId, reference: r.reference, state: met ? 'held' : 'cancelled' });
+    const booked = new Set<string>();
+    for (const [obligationId, meeting] of live.get(r.caseId) ?? new Map<string, LiveMeeting>()) {
+      const settlement = settlementOf(obligationId, meeting, state, owed, open);
+      if (settlement) settled.push({ meetingId: meeting.id, caseId: r.caseId, reference: r.reference, ...settlement });
+      else booked.add(obligationId);
     }
-    const need = meetingNeeded({ state, obligations: owed, booked: new Set(meetings.keys()), today, calendar, policy });
+    const need = meetingNeeded({ state, obligations: owed, booked, today, calendar, policy });
     if (need) planned.push({ ...need, meetingId: randomUUID(), caseId: r.caseId, reference: r.reference, organiser: state.leadProfessional });
   }
   return { planned, settled };
@@ -117,8 +130,13 @@ async function queueBookings(ctx: BookingPassContext, changes: ReturnType<typeof
     const planned: PlannedBooking[] = [];
     const settled: SettledMeeting[] = [];
     for (const m of changes.settled) {
-      if (!(await ctx.meetings.settle(tx, m.meetingId, m.state, m.state === 'cancelled' ? 'no longer needed' : undefined))) continue;
-      await recordAudit(tx, { actor: 'scheduler', action: `taf.${m.state}`, caseId: m.caseId, detail: { meeting: m.meetingId } });
+      const before = await ctx.meetings.get(m.meetingId, tx);
+      if (!(await ctx.meetings.settle(tx, m.meetingId, m.state, m.reason))) continue;
+      // A meeting no longer to be held comes out of the organiser's Outlook calendar too (everyone invited is told).
+      if (m.state === 'cancelled' && before?.state === 'booked' && before.calendar === 'outlook' && before.eventId) {
+        await enqueue(tx, { kind: TAF_CANCEL_KIND, caseId: m.caseId, payload: { meetingId: m.meetingId }, dedupeKey: `${TAF_CANCEL_KIND}:${m.meetingId}` });
+      }
+      await recordAudit(tx, { actor: 'scheduler', action: `taf.${m.state}`, caseId: m.caseId, detail: { meeting: m.meetingId, ...(m.reason ? { reason: m.reason } : {}) } });
       settled.push(m);
     }
     for (const p of changes.planned) {

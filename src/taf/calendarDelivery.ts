@@ -6,9 +6,9 @@ import { createCaseLog } from '../storage/caseLog';
 import type { Database } from '../storage/database';
 import { createMeetingStore } from '../storage/meetingStore';
 import { createStaffDirectory } from '../storage/staffDirectory';
-import { bookingHandler, CalendarPort, moveHandler } from './booking';
+import { bookingHandler, CalendarPort, cancelHandler, moveHandler } from './booking';
 import { TAF_MOVE_KIND } from './meetingOutcome';
-import { TAF_BOOKING_KIND } from './bookingPass';
+import { TAF_BOOKING_KIND, TAF_CANCEL_KIND } from './bookingPass';
 
 /**
  * The calendar sender: its own dispatcher (destination `calendar`) books the meetings the booking
@@ -26,6 +26,7 @@ export function calendarHandlers(options: { db: Database; port: CalendarPort; po
   return {
     [TAF_BOOKING_KIND]: bookingHandler({ db, caseLog: createCaseLog(db), meetings: createMeetingStore(db), directory: createStaffDirectory(db), port: options.port, policy: options.policy, calendar: options.calendar, now: options.now, maxAttempts: options.maxAttempts }),
     [TAF_MOVE_KIND]: moveHandler({ db, meetings: createMeetingStore(db), directory: createStaffDirectory(db), port: options.port }),
+    [TAF_CANCEL_KIND]: cancelHandler({ meetings: createMeetingStore(db), directory: createStaffDirectory(db), port: options.port }),
   };
 }
 
@@ -37,7 +38,7 @@ export function createCalendarDispatcher(options: { db: Database; port: Calendar
   return createDispatcher({
     db: options.db,
     handlers: calendarHandlers({ ...options, maxAttempts }),
-    resumableKinds: [TAF_BOOKING_KIND, TAF_MOVE_KIND],
+    resumableKinds: [TAF_BOOKING_KIND, TAF_MOVE_KIND, TAF_CANCEL_KIND],
     destination: 'calendar',
     limits: CALENDAR_LIMITS,
     concurrency: CALENDAR_CONCURRENCY,

@@ -21,5 +21,6 @@ export function localCalendar(): CalendarPort {
     async move() {
       return {};
     },
+    async cancel() {},
   };
 }

@@ -124,7 +124,7 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     const record = await ctx.caseLog.read(m.caseId, { actor: 'test' });
     await ctx.caseLog.append(m.caseId, record.version, [{ type: 'closure-approved', by: MORGAN.id, effectiveOn: today, data: {} }], { actor: MORGAN.id });
     const result = await bookingPass(pass, { now: now() });
-    expect(result.settled).toEqual([{ meetingId: m.id, caseId: m.caseId, reference: m.reference, state: 'cancelled' }]);
+    expect(result.settled).toEqual([{ meetingId: m.id, caseId: m.caseId, reference: m.reference, state: 'cancelled', reason: 'no longer needed' }]);
     expect((await meetings.get(m.id))?.state).toBe('cancelled');
   });
 });

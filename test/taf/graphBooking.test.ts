@@ -1,4 +1,5 @@
 import { allocateCase, CaseWorkContext } from '../../src/caseWork';
+import { reallocateCase } from '../../src/reallocation';
 import { calendarFor } from '../../src/calendar';
 import { Dispatcher } from '../../src/delivery/dispatcher';
 import { graphCalendar } from '../../src/graph/calendar';
@@ -170,6 +171,33 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
       { address: ALEX.email, name: 'Alex Kim (Early Help)' },
     ]);
     expect(JSON.stringify(event)).not.toMatch(/Jade|Fernsby/);
+  });
+
+  test('a case reallocated with its meeting booked: the meeting is cancelled in the old worker\u2019s Outlook and booked in the new worker\u2019s', async () => {
+    const from = WORKERS[1];
+    const to = WORKERS[2];
+    const record = await allocateCase(ctx, MORGAN, allocationInput({ leadProfessional: from.id }));
+    await bookingPass(pass, { now: now() });
+    startSender();
+    await until(allBooked, 10_000);
+    const [before] = await meetings.list({ caseId: record.caseId });
+    expect(server.calendar.events(from.email).map((e) => e.id)).toEqual([before.eventId]);
+    await sender!.stop();
+
+    const current = await ctx.caseLog.read(record.caseId, { actor: 'test' });
+    expect(current.version).toBeGreaterThan(0);
+    await reallocateCase(ctx, MORGAN, record.caseId, { leadProfessional: to.id, caseloadPoints: 0, reason: 'Worker leaving' });
+    const pass2 = await bookingPass(pass, { now: now() });
+    expect(pass2.settled).toEqual([{ meetingId: before.id, caseId: record.caseId, reference: record.reference, state: 'cancelled', reason: 'reallocated' }]);
+    expect(pass2.planned.map((p) => [p.caseId, p.organiser])).toEqual([[record.caseId, to.id]]);
+    server.reset();
+    startSender();
+    await until(allBooked, 10_000);
+    await until(async () => server.calendar.events(from.email).length === 0, 10_000);
+    const after = (await meetings.list({ caseId: record.caseId })).find((m) => m.state === 'booked')!;
+    expect(after.organiser).toBe(to.id);
+    expect(server.calendar.events(to.email).map((e) => e.id)).toEqual([after.eventId]);
+    expect(server.requests.filter((r) => r.path.endsWith('/cancel')).map((r) => `${r.method} ${r.status}`)).toEqual(['POST 202']);
   });
 
   test('a throttling storm while booking 200 cases over 20 mailboxes: each booked exactly once, none overlapping its organiser\u2019s others', async () => {
