@@ -57,7 +57,8 @@ test('allocated while the worker has never opened the bot: the card arrives once
   expect(await told.textContent()).toContain('Sam Patel will get the case card when they next open Early Help in Teams');
   expect(await told.textContent()).not.toContain('Sam Patel has the case card');
   await manager.screenshot('handoff-1-manager-told-worker-will-get-card');
-  expect(await outbox()).toEqual([expect.objectContaining({ view: 'case', to: 'Sam Patel', status: 'waiting', attempts: 0, delivered_activity_id: null })]);
+  // Waiting for Sam: set aside as waiting, or still pending behind Sam's other messages that wait (the demo cases' TAF meeting cards).
+  expect(await outbox()).toEqual([expect.objectContaining({ view: 'case', to: 'Sam Patel', status: expect.stringMatching(/^(waiting|pending)$/), attempts: 0, delivered_activity_id: null })]);
 
   // The worker opens Early Help for the first time: the welcome, and the case card, once.
   const worker = await s.open('worker');
