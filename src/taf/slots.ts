@@ -54,13 +54,22 @@ function at(day: LocalDate, minutes: number): Date {
 
 const minutesOf = (hhmm: string) => Number(hhmm.slice(0, 2)) * 60 + Number(hhmm.slice(3, 5));
 
+// A day's slots are the same every time they are asked for; working them out through the time zone
+// rules is the dearest part of choosing a slot, so they are kept (a few thousand days at most).
+const daySlots = new Map<string, readonly Slot[]>();
+
 /** The slots of one day: from the start of meeting hours, every step, each ending by their end. */
-export function slotsOn(day: LocalDate, policy: Policy): Slot[] {
+export function slotsOn(day: LocalDate, policy: Policy): readonly Slot[] {
   const { hours, lengthMinutes, slotStepMinutes } = policy.tafMeetings;
+  const key = `${day}|${hours.start}|${hours.end}|${lengthMinutes}|${slotStepMinutes}`;
+  const kept = daySlots.get(key);
+  if (kept) return kept;
   const out: Slot[] = [];
   for (let m = minutesOf(hours.start); m + lengthMinutes <= minutesOf(hours.end); m += slotStepMinutes) {
     out.push({ day, start: at(day, m), end: at(day, m + lengthMinutes) });
   }
+  if (daySlots.size > 5_000) daySlots.clear();
+  daySlots.set(key, out);
   return out;
 }
 
