@@ -10,6 +10,7 @@ import { recordSupervision, SupervisionStage } from '../src/supervision';
 import { supervisionCardFor } from './supervisionViews';
 import { escalationNoted, reminderDone, reminderSnooze } from './reminderActions';
 import { tafMeetingHeldAction, tafMeetingMovedAction, tafMeetingNotHeldAction, tafMeetingRetryAction } from './meetingActions';
+import { addTafMemberAction, removeTafMemberAction, tafMembersAction } from './tafMemberActions';
 import { caseState } from '../src/caseState';
 import { CaseNotFoundError, CaseRecord, IdempotencyConflictError, VersionConflictError } from '../src/storage/caseLog';
 import { CardInputError, cardInput, echoed, parseChildren } from './cardInputs';
@@ -364,6 +365,9 @@ export const ACTIONS: ReadonlyMap<string, CardAction> = new Map<string, CardActi
   ['tafMeetingNotHeld', casePage(tafMeetingNotHeldAction)],
   ['tafMeetingMoved', casePage(tafMeetingMovedAction)],
   ['tafMeetingRetry', casePage(tafMeetingRetryAction)],
+  ['tafMembers', casePage(tafMembersAction)],
+  ['addTafMember', casePage(addTafMemberAction)],
+  ['removeTafMember', casePage(removeTafMemberAction)],
   ['approveCaf', decide('approve', 'approved')],
   ['returnCaf', decide('return', 'returned')],
   ['directReassessment', decide('reassess', 're-assessment directed')],

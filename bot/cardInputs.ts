@@ -67,6 +67,11 @@ const LABELS: Record<string, string> = {
   notHeldNote: 'Note',
   movedDate: 'New date',
   movedTime: 'New start time',
+  memberName: 'Name',
+  memberAgency: 'Agency',
+  memberEmail: 'E-mail',
+  memberFamily: 'Family member',
+  memberId: 'TAF member',
 };
 
 /** Free text: a string, at most `max` characters, storable, trimmed. Absent is empty. */
@@ -205,6 +210,10 @@ export const CARD_INPUTS = {
   meetingHeld: z.object({ meetingHeldDate: optionalDate, attended: text(2000) }),
   meetingNotHeld: z.object({ notHeldReason: text(40), notHeldNote: text(2000) }),
   meetingMoved: z.object({ movedDate: text(10), movedTime: text(5) }),
+  /** The TAF members card's Add form: the core checks the name, the e-mail and the agency, with its own words. */
+  addTafMember: z.object({ caseId: id, memberName: text(200), memberAgency: text(200), memberEmail: text(254), memberFamily: toggle.optional().transform((v) => v ?? false) }),
+  /** A TAF member's Remove: the member id the card was drawn with. */
+  removeTafMember: z.object({ caseId: id, memberId: id }),
 } as const;
 
 export type CardInput<K extends keyof typeof CARD_INPUTS> = z.output<(typeof CARD_INPUTS)[K]>;

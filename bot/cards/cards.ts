@@ -106,7 +106,7 @@ export interface CaseCardData {
   canRecordForms: boolean;
   /** Where the case's supervision stands, e.g. "Last Fri 27 Nov: record returned Mon 30 Nov, not yet authorised". */
   supervisionText: string;
-  /** A manager of the team: the Manage panel (reallocate, supervision). */
+  /** A manager of the team: reallocate and supervision on the Manage panel (where whoever may log work finds TAF members). */
   canManage: boolean;
   /** For reallocation: the team's workers with their points, and the points the case carries now. */
   workers?: Array<{ id: string; name: string; points: number; capacity: number }>;
@@ -318,5 +318,54 @@ export function tafMeetingCard(data: TafMeetingCardData): AdaptiveCard {
     timeMin: move?.timeMin ?? '',
     timeMax: move?.timeMax ?? '',
     canRetry: data.canRetry ?? false,
+  });
+}
+
+/** One TAF member as the list shows them: "Greenfield Primary" or "Family" beside the e-mail. */
+export interface TafMemberRow {
+  id: string;
+  name: string;
+  /** The agency, or "Family" for a family member. */
+  agency: string;
+  email: string;
+}
+
+/** The Add form's fields, by input id. */
+export type TafMemberField = 'memberName' | 'memberAgency' | 'memberEmail';
+
+/** The card of a case's TAF members (issue 9): who the next meetings booked will invite. */
+export interface TafMembersCardData {
+  caseId: string;
+  reference: string;
+  /** "Case EH-2041 · Fernsby": the card goes to the person's own chat only, never its preview. */
+  heading: string;
+  members: TafMemberRow[];
+  /** The Add form and the Remove buttons: while the case is open. */
+  canEdit: boolean;
+  /** Why the card is shown again: beside the field it is about, or at the top. */
+  message?: string;
+  field?: TafMemberField;
+  notice?: string;
+  /** What was entered on a refused Add, shown again. */
+  values?: { name?: string; agency?: string; email?: string; family?: boolean };
+  /** A line under the list (the list is full, the case is closed). */
+  note?: string;
+}
+
+export function tafMembersCard(data: TafMembersCardData): AdaptiveCard {
+  const beside = (field: TafMemberField) => (data.field === field ? (data.message ?? '') : '');
+  return expandCard('taf-members', {
+    // The notification preview: the case reference only, never a family's name.
+    summary: `TAF members: case ${data.reference}`,
+    caseId: data.caseId,
+    reference: data.reference,
+    heading: data.heading,
+    members: data.members,
+    canEdit: data.canEdit,
+    message: data.field ? '' : (data.message ?? ''),
+    errors: { memberName: beside('memberName'), memberAgency: beside('memberAgency'), memberEmail: beside('memberEmail') },
+    notice: data.notice ?? '',
+    note: data.note ?? '',
+    values: { name: data.values?.name ?? '', agency: data.values?.agency ?? '', email: data.values?.email ?? '', family: String(data.values?.family ?? false) },
   });
 }

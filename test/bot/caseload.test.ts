@@ -72,12 +72,14 @@ describe('allocation', () => {
 });
 
 describe('reallocation from the case card', () => {
-  test('the manager sees Manage on the case card, the worker does not', async () => {
+  test('the manager manages the case (reallocate, supervision, TAF members); the worker only its TAF members', async () => {
     const { caseId, reference } = await b.allocate(MORGAN);
     const [asManager] = await b.say(MORGAN, `case ${reference}`);
     expect(JSON.stringify(cardOf(asManager))).toContain('"verb":"reallocateCase"');
+    expect(JSON.stringify(cardOf(asManager))).toContain('"verb":"tafMembers"');
     const [asWorker] = await b.say(SAM, `case ${reference}`);
     expect(JSON.stringify(cardOf(asWorker))).not.toContain('reallocateCase');
+    expect(JSON.stringify(cardOf(asWorker))).toContain('"verb":"tafMembers"');
     expect(textOf(cardOf(asWorker))).toContain('Supervision');
     expect(caseId).toBeTruthy();
   });

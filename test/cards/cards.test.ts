@@ -9,6 +9,7 @@ import {
   noticeCard,
   personalChatCard,
   tafMeetingCard,
+  tafMembersCard,
   unknownUserCard,
   welcomeCard,
 } from '../../bot/cards/cards';
@@ -168,6 +169,29 @@ const EXAMPLES: Array<[string, AdaptiveCard, { reference?: string }]> = [
     tafMeetingCard({ summary: 'The first TAF meeting for EH-2041 could not be booked in Outlook', title: 'The first TAF meeting for EH-2041 could not be booked in Outlook', heading: `Case EH-2041 \u00b7 ${FAMILY}`, meetingId: ids(1)[0], caseId: 'c1', view: 'failed', lines: ['What went wrong: http 403.'], canRetry: true }),
     { reference: 'EH-2041' },
   ],
+  ['TAF members, none yet', tafMembersCard({ caseId: 'c1', reference: 'EH-2041', heading: `Case EH-2041 \u00b7 ${FAMILY}`, members: [], canEdit: true }), { reference: 'EH-2041' }],
+  [
+    'TAF members, an add refused beside the e-mail with what was entered',
+    tafMembersCard({
+      caseId: 'c1',
+      reference: 'EH-2041',
+      heading: `Case EH-2041 \u00b7 ${FAMILY}`,
+      members: [
+        { id: ids(2)[0], name: 'Pat Head', agency: 'Greenfield Primary', email: 'head@greenfield.sch.example' },
+        { id: ids(2)[1], name: `Jade ${FAMILY}`, agency: 'Family', email: 'parent.one@family.example' },
+      ],
+      canEdit: true,
+      message: 'Give their e-mail address, e.g. name@school.example.',
+      field: 'memberEmail',
+      values: { name: `Rex ${FAMILY}`, agency: '', email: 'rex at home', family: true },
+    }),
+    { reference: 'EH-2041' },
+  ],
+  [
+    'TAF members of a closed case, a message at the top',
+    tafMembersCard({ caseId: 'c1', reference: 'EH-2041', heading: 'Case EH-2041', members: [{ id: ids(1)[0], name: 'Pat Head', agency: 'Greenfield Primary', email: 'head@greenfield.sch.example' }], canEdit: false, message: 'Case EH-2041 is closed.', note: 'The case is closed: its TAF members can no longer be changed.' }),
+    { reference: 'EH-2041' },
+  ],
 ];
 
 describe('Adaptive Cards', () => {
@@ -229,5 +253,21 @@ describe('Adaptive Cards', () => {
     expect(inputs.caseloadPoints.value).toBe(7);
     expect(inputs.cafRequired.value).toBe('false');
     expect(JSON.stringify(card.body)).toContain('add the CAF Support Plan');
+  });
+
+  test('the TAF members card says a refusal beside its field, keeps what was entered, and offers no change on a closed case', () => {
+    const refused = EXAMPLES.find(([n]) => n.startsWith('TAF members, an add refused'))![1];
+    const form = (refused.body as Array<{ items?: Array<Record<string, unknown>> }>).at(-1)!.items!;
+    const email = form.findIndex((n) => n.id === 'memberEmail');
+    expect(form[email].value).toBe('rex at home');
+    expect(form[email + 1]).toMatchObject({ type: 'TextBlock', text: 'Give their e-mail address, e.g. name@school.example.', color: 'Attention' });
+    expect(form.find((n) => n.id === 'memberFamily')!.value).toBe('true');
+    const closed = EXAMPLES.find(([n]) => n.startsWith('TAF members of a closed case'))![1];
+    const titles: string[] = [];
+    walkCard(closed, (n) => {
+      if (typeof n.type === 'string' && n.type.startsWith('Action.')) titles.push(n.title);
+      if (typeof n.type === 'string' && n.type.startsWith('Input.')) titles.push(n.id);
+    });
+    expect(titles).toEqual(['Open case']);
   });
 });
