@@ -21,7 +21,16 @@ import { readReference } from './shared';
  *
  * Graph v1.0, each request's bearer token checked (and its `roles`, the application permissions):
  * - `POST /users/{id}/sendMail` (Mail.Send): the body checked against the `sendMail` action and the
- *   `message` type in Graph's CSDL (../shared/reference/graph/v1.0-cleanMetadata.xml); 202;
+ *   `message` type in Graph's CSDL (../shared/reference/graph/v1.0-cleanMetadata.xml), extended
+ *   property ids against Graph's syntax; 202; the message filed in the mailbox's Sent Items unless
+ *   `SaveToSentItems` is false (after `sentItemsDelayMs`, as Exchange files it a moment later);
+ * - `GET /users/{id}/mailFolders/sentitems/messages` (Mail.ReadBasic.All or Mail.Read): newest
+ *   first, `$select` checked against `message` in the CSDL, `$top`, pages linked by
+ *   `@odata.nextLink`, and `$filter` in exactly one form,
+ *   `singleValueExtendedProperties/Any(ep: ep/id eq '{property id}' and ep/value eq '{value}')`
+ *   (the id's name matched with case, the value without, as Graph documents), which needs Mail.Read:
+ *   Mail.ReadBasic.All leaves out extended properties (403 ErrorAccessDenied); any other filter is
+ *   a 400 ErrorInvalidUrlQueryFilter;
  * - `POST /users/{id}/teamwork/installedApps` (TeamsAppInstallation.ReadWriteSelfForUser.All):
  *   `teamsApp@odata.bind` to the catalog app; 201, or 409 Conflict when already installed;
  * - `GET /groups/{id}/members/microsoft.graph.user` (GroupMember.Read.All and User.Read.All):
@@ -35,7 +44,8 @@ import { readReference } from './shared';
  *
  * Errors carry Graph's error body `{ error: { code, message, innerError: { date, request-id } } }`.
  * `fail()` makes the next N matching requests (top-level or inside a batch) answer 429 with
- * Retry-After, 503 or 504. Every request is recorded, with the peak concurrency per mailbox.
+ * Retry-After, 503 or 504, or lose their connection; before or after doing the work. Every request
+ * is recorded, with the peak concurrency per mailbox.
  */
 
 // From test/helpers, or from dist/test/helpers when compiled (the benchmarks).
@@ -44,7 +54,7 @@ export const TEST_CA = path.join(TLS_DIR, 'ca.pem');
 /** The test app registration's certificate and key (GRAPH_CLIENT_CERTIFICATE_PATH). */
 export const APP_CREDENTIAL = path.join(TLS_DIR, 'app-credential.pem');
 
-export const ALL_ROLES = ['Mail.Send', 'User.Read.All', 'GroupMember.Read.All', 'TeamsAppInstallation.ReadWriteSelfForUser.All', 'Calendars.ReadWrite'];
+export const ALL_ROLES = ['Mail.Send', 'Mail.Read', 'User.Read.All', 'GroupMember.Read.All', 'TeamsAppInstallation.ReadWriteSelfForUser.All', 'Calendars.ReadWrite'];
 
 export interface DirectoryUser {
   id: string;
@@ -71,6 +81,7 @@ export interface SentMail {
 }
 
 export interface Fault {
+  /** The answer's status; ignored with `dropConnection`. */
   status: number;
   /** Seconds (Retry-After), for a 429 or 503. */
   retryAfter?: number;
@@ -79,6 +90,18 @@ export interface Fault {
   match?: (request: { method: string; path: string; inBatch: boolean }) => boolean;
   /** The request is done, and then answered with the fault (a gateway timing out on work that went through). */
   afterWork?: boolean;
+  /** No answer: the connection is closed (inside a batch, the batch's). Recorded with status 0. */
+  dropConnection?: boolean;
+}
+
+/** A message in a mailbox's Sent Items, as sent (its extended properties included). */
+export interface SentItem {
+  id: string;
+  mailbox: string;
+  message: Record<string, unknown>;
+  sentDateTime: string;
+  /** When Exchange has filed it: it is not listed before. */
+  filedAt: number;
 }
 
 export interface GraphServerOptions {
@@ -95,6 +118,8 @@ export interface GraphServerOptions {
   /** Members per page unless `$top` says fewer. */
   pageSize?: number;
   teamsAppCatalogId?: string;
+  /** How long after a sendMail its copy appears in Sent Items (Exchange files it a moment later). */
+  sentItemsDelayMs?: number;
 }
 
 export interface GraphServer {
@@ -112,6 +137,8 @@ export interface GraphServer {
   discoveryRequests: number;
   requests: RecordedRequest[];
   sentMail: SentMail[];
+  /** Every mailbox's Sent Items, oldest first. */
+  sentItems: SentItem[];
   /** userId -> catalog app ids installed for them. */
   installed: Map<string, Set<string>>;
   /** The sizes of the `$batch`es received. */
@@ -127,7 +154,7 @@ export interface GraphServer {
   calendar: CalendarControls;
   /** The next `count` matching requests get this answer instead. */
   fail(count: number, fault: Fault): void;
-  /** Forgets what was recorded (not the directory, installs, tokens, calendars or subscriptions). */
+  /** Forgets what was recorded, Sent Items included (not the directory, installs, tokens, calendars or subscriptions). */
   reset(): void;
   close(): Promise<void>;
 }
@@ -235,6 +262,8 @@ export interface Answer {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** Not answered: the connection is closed. */
+  dropConnection?: boolean;
 }
 
 export interface GraphCall {
@@ -255,6 +284,37 @@ export function graphErrorBody(code: string, message: string, requestId = random
 }
 
 const base64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
+
+/** Single-value extended property types (https://learn.microsoft.com/graph/api/resources/extended-properties-overview). */
+const EXTENDED_PROPERTY_TYPES = new Set(['binary', 'boolean', 'clsid', 'currency', 'double', 'integer', 'long', 'object', 'short', 'systemtime', 'string']);
+
+/**
+ * An extended property id in one of Graph's three formats (`{type} {guid} Name {name}`,
+ * `{type} {guid} Id {id}`, `{type} {proptag}`) as compared: the type, GUID and tag without case,
+ * a name with case (Graph: "Filtering the string name (Name) in the id of an extended property is
+ * case-sensitive"); null when it is none of them.
+ */
+export function extendedPropertyKey(id: string): string | null {
+  const named = /^(\w+) \{([0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12})\} (Name|Id) (\S.*)$/i.exec(id.trim());
+  if (named) {
+    if (!EXTENDED_PROPERTY_TYPES.has(named[1].toLowerCase())) return null;
+    const kind = named[3].toLowerCase();
+    if (kind === 'id' && !/^(0x[0-9a-f]{1,4}|\d+)$/i.test(named[4])) return null;
+    return `${named[1].toLowerCase()} {${named[2].toLowerCase()}} ${kind} ${kind === 'id' ? named[4].toLowerCase() : named[4]}`;
+  }
+  const tagged = /^(\w+) (0x[0-9a-f]{4,8})$/i.exec(id.trim());
+  return tagged && EXTENDED_PROPERTY_TYPES.has(tagged[1].toLowerCase()) ? id.trim().toLowerCase() : null;
+}
+
+/**
+ * The one `$filter` form the Sent Items listing understands, Graph's documented filter on a
+ * string-valued extended property: `singleValueExtendedProperties/Any(ep: ep/id eq '...' and ep/value eq '...')`.
+ */
+export function extendedPropertyFilter(filter: string): { id: string; value: string } | null {
+  const text = `'((?:[^']|'')*)'`;
+  const m = new RegExp(`^\\s*singleValueExtendedProperties/any\\(\\s*(\\w+)\\s*:\\s*\\1/id\\s+eq\\s+${text}\\s+and\\s+\\1/value\\s+eq\\s+${text}\\s*\\)\\s*$`, 'i').exec(filter);
+  return m ? { id: m[2].replace(/''/g, "'"), value: m[3].replace(/''/g, "'") } : null;
+}
 
 export async function startGraphServer(options: GraphServerOptions = {}): Promise<GraphServer> {
   // Node reads its extra CAs once, at start: the test CA cannot be trusted from here.
@@ -309,6 +369,7 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
     discoveryRequests: 0,
     requests: [],
     sentMail: [],
+    sentItems: [],
     installed: new Map(),
     batchSizes: [],
     peakConcurrency: new Map(),
@@ -325,6 +386,7 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
       server.discoveryRequests = 0;
       server.requests.length = 0;
       server.sentMail.length = 0;
+      server.sentItems.length = 0;
       server.batchSizes.length = 0;
       server.peakConcurrency.clear();
       server.unserved.length = 0;
@@ -470,8 +532,65 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
     const recipients = ['toRecipients', 'ccRecipients', 'bccRecipients'].flatMap((k) => (message[k] as Array<{ emailAddress?: { address?: string } }> | undefined) ?? []);
     if (recipients.length === 0) return graphError(400, 'ErrorInvalidRecipients', 'At least one recipient is not valid., Recipient is missing.');
     if (recipients.some((r) => !EMAIL.test(r.emailAddress?.address ?? ''))) return graphError(400, 'ErrorInvalidRecipients', 'At least one recipient is not valid., A message can\u2019t be sent because it contains no recipients.');
-    server.sentMail.push({ mailbox, message, ...(typeof values.SaveToSentItems === 'boolean' ? { saveToSentItems: values.SaveToSentItems } : {}), at: Date.now() });
+    for (const property of (message.singleValueExtendedProperties as Array<{ id?: unknown }> | undefined) ?? []) {
+      if (typeof property?.id !== 'string' || !extendedPropertyKey(property.id)) return graphError(400, 'ErrorInvalidProperty', `The extended property id '${String(property?.id)}' is not valid.`);
+    }
+    const at = Date.now();
+    server.sentMail.push({ mailbox, message, ...(typeof values.SaveToSentItems === 'boolean' ? { saveToSentItems: values.SaveToSentItems } : {}), at });
+    if (values.SaveToSentItems !== false) {
+      server.sentItems.push({ id: base64url(randomBytes(48)), mailbox, message, sentDateTime: new Date(at).toISOString().replace(/\.\d+Z$/, 'Z'), filedAt: at + (options.sentItemsDelayMs ?? 0) });
+    }
     return { status: 202 };
+  }
+
+  /** Exchange's answer to a mailbox request the app's permissions do not cover. */
+  const mailDenied = () => graphError(403, 'ErrorAccessDenied', 'Access is denied. Check credentials and try again.');
+
+  function sentItems(mailbox: string, folder: string, query: URLSearchParams, call: GraphCall): Answer {
+    const readsAll = call.roles.includes('Mail.Read') || call.roles.includes('Mail.ReadWrite');
+    if (!readsAll && !call.roles.includes('Mail.ReadBasic.All')) return mailDenied();
+    if (folder.toLowerCase() !== 'sentitems') {
+      server.unserved.push(`${call.method} ${call.url}`);
+      return graphError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+    }
+    const filterText = query.get('$filter');
+    const filter = filterText === null ? null : extendedPropertyFilter(filterText);
+    const filterKey = filter ? extendedPropertyKey(filter.id) : null;
+    if (filterText !== null && !filterKey) return graphError(400, 'ErrorInvalidUrlQueryFilter', 'The query filter contains one or more invalid nodes.');
+    // Mail.ReadBasic.All reads every property but the body, attachments and extended properties.
+    if (filter && !readsAll) return mailDenied();
+    const select = (query.get('$select') ?? '').split(',').map((n) => n.trim()).filter(Boolean);
+    for (const name of select) {
+      if (!csdlProperty(csdl, 'graph.message', name) || csdlProperty(csdl, 'graph.message', name)!.navigation) {
+        return graphError(400, 'RequestBroker--ParseUri', `Could not find a property named '${name}' on type 'Microsoft.OutlookServices.Message'.`);
+      }
+      if (!readsAll && (name === 'body' || name === 'uniqueBody')) return mailDenied();
+    }
+    const top = Math.min(Math.max(Number(query.get('$top') ?? 10) || 10, 1), 1000);
+    const skip = Math.max(Number(query.get('$skip') ?? 0) || 0, 0);
+    const now = Date.now();
+    const matches = (item: SentItem) =>
+      !filter ||
+      ((item.message.singleValueExtendedProperties as Array<{ id: string; value: string }> | undefined) ?? []).some(
+        (p) => extendedPropertyKey(p.id) === filterKey && String(p.value).toLowerCase() === filter.value.toLowerCase(),
+      );
+    const found = server.sentItems.filter((item) => item.mailbox === mailbox && item.filedAt <= now && matches(item)).reverse();
+    const view = (item: SentItem) => {
+      const { singleValueExtendedProperties: _extended, ...fields } = item.message;
+      const all: Record<string, unknown> = { id: item.id, ...fields, sentDateTime: item.sentDateTime, isDraft: false, parentFolderId: 'sentitems' };
+      if (!readsAll) delete all.body;
+      return { '@odata.etag': `W/"${createHash('sha1').update(item.id).digest('base64')}"`, ...(select.length ? Object.fromEntries(['id', ...select].map((k) => [k, all[k] ?? null])) : all) };
+    };
+    const next = new URLSearchParams(query);
+    next.set('$skip', String(skip + top));
+    return {
+      status: 200,
+      body: {
+        '@odata.context': `${server.endpoint}/v1.0/$metadata#users('${mailbox}')/mailFolders('sentitems')/messages`,
+        value: found.slice(skip, skip + top).map(view),
+        ...(skip + top < found.length ? { '@odata.nextLink': `${server.endpoint}/v1.0/users/${encodeURIComponent(mailbox)}/mailFolders/sentitems/messages?${next.toString()}` } : {}),
+      },
+    };
   }
 
   function installApp(userId: string, call: GraphCall): Answer {
@@ -545,6 +664,7 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
         continue;
       }
       const answer = await graphCall({ method: r.method.toUpperCase(), url: `/v1.0${r.url.startsWith('/') ? '' : '/'}${r.url}`, headers, body: r.body, inBatch: true, roles: call.roles });
+      if (answer.dropConnection) return answer;
       responses.push({ id: r.id, status: answer.status, headers: { 'content-type': 'application/json', ...answer.headers }, ...(answer.body !== undefined ? { body: answer.body } : {}) });
     }
     return { status: 200, body: { responses } };
@@ -554,6 +674,7 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
     const fault = faults.find((f) => f.left > 0 && Boolean(f.afterWork) === afterWork && (f.match ? f.match({ method, path: url, inBatch }) : !url.startsWith('/v1.0/$batch')));
     if (!fault) return null;
     fault.left--;
+    if (fault.dropConnection) return { status: 0, dropConnection: true };
     const code = fault.code ?? (fault.status === 429 ? 'TooManyRequests' : fault.status === 503 ? 'serviceNotAvailable' : fault.status === 504 ? 'gatewayTimeout' : 'generalException');
     const message = fault.status === 429 ? 'Too many requests. Please retry after the time given in Retry-After.' : 'The service is temporarily unavailable.';
     return graphError(fault.status, code, message, fault.retryAfter !== undefined ? { 'Retry-After': String(fault.retryAfter) } : undefined);
@@ -569,6 +690,7 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
       let m: RegExpExecArray | null;
       if (call.method === 'POST' && path === '/v1.0/$batch' && !call.inBatch) return batch(call);
       if ((m = /^\/v1\.0\/users\/([^/]+)\/sendMail$/.exec(path)) && call.method === 'POST') return sendMail(m[1].toLowerCase(), call);
+      if ((m = /^\/v1\.0\/users\/([^/]+)\/mailFolders\/([^/]+)\/messages$/.exec(path)) && call.method === 'GET') return sentItems(m[1].toLowerCase(), m[2], query, call);
       if ((m = /^\/v1\.0\/users\/([^/]+)\/teamwork\/installedApps$/.exec(path)) && call.method === 'POST') return installApp(m[1].toLowerCase(), call);
       if ((m = /^\/v1\.0\/groups\/([^/]+)\/members\/microsoft\.graph\.user$/.exec(path)) && call.method === 'GET') return members(m[1].toLowerCase(), query, call);
       if ((m = /^\/v1\.0\/users\/([^/]+)\/manager$/.exec(path)) && call.method === 'GET') return manager(m[1].toLowerCase(), query, call);
@@ -577,7 +699,7 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
       server.unserved.push(`${call.method} ${call.url}`);
       return graphError(400, 'BadRequest', `Resource not found for the segment '${path.split('/').pop()}'.`);
     })();
-    const answer = (worked.status < 400 && injected(call.method, call.url, call.inBatch, true)) || worked;
+    const answer = (worked.status >= 200 && worked.status < 400 && injected(call.method, call.url, call.inBatch, true)) || worked;
     server.requests.push({ method: call.method, path: call.url, status: answer.status, inBatch: call.inBatch, at: Date.now() });
     return answer;
   }
@@ -642,7 +764,7 @@ export async function startGraphServer(options: GraphServerOptions = {}): Promis
     req.on('data', (c: string) => (raw += c));
     req.on('end', () => {
       handle(req, raw).then(
-        (answer) => send(res, answer),
+        (answer) => (answer.dropConnection ? req.socket.destroy() : send(res, answer)),
         (e: Error) => send(res, { status: 500, body: graphErrorBody('generalException', `test server: ${e.message}`) }),
       );
     });
