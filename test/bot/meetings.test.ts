@@ -347,18 +347,18 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     expectValidCard(moved.card!);
 
     since = await lastOutboxId();
-    // A booked card that waited past the cancellation is never sent; the cancellation is.
-    await enqueue(t.db, meetingCard(m, 'booked', 'late'));
     expect((await applyEventState(t.db, b.services.meetings, (await b.services.meetings.get(m.id))!, { removed: true }, 'delta')).kind).toBe('cancelled');
+    // A booked card that comes after the cancellation (it waited) is never sent; the cancellation is.
+    await enqueue(t.db, meetingCard(m, 'booked', 'late'));
     const sent = await meetingCards(since);
     expect(sent.map((s) => [s.view, s.status])).toEqual([
-      ['booked', 'cancelled'],
       ['cancelled', 'delivered'],
+      ['booked', 'cancelled'],
     ]);
-    const text = textOf(sent[1].card!);
+    const text = textOf(sent[0].card!);
     expect(text).toContain('It was cancelled in Outlook.');
     expect(text).toMatch(/A new date will be booked in your calendar by .+, and you will get a card when it is\./);
-    expectValidCard(sent[1].card!);
+    expectValidCard(sent[0].card!);
     expect((await bookingPass(pass, { now: new Date('2026-12-24T10:00:00Z') })).planned.map((p) => p.caseId)).toContain(m.caseId);
   });
 
