@@ -1,4 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import type * as MicrosoftGraph from '@microsoft/microsoft-graph-types';
 import type { Answer, Csdl, DirectoryUser, GraphCall } from './graphServer';
 import { readReference } from './shared';
 
@@ -42,15 +43,15 @@ export interface CalendarEvent {
   lastModifiedDateTime: string;
   transactionId: string | null;
   subject: string;
-  body: { contentType: string; content: string };
+  body: { contentType: MicrosoftGraph.BodyType; content: string };
   start: DateTimeTimeZone;
   end: DateTimeTimeZone;
-  attendees: Array<{ type: string; status: { response: string; time: string }; emailAddress: { name: string; address: string } }>;
+  attendees: Array<{ type: MicrosoftGraph.AttendeeType; status: { response: MicrosoftGraph.ResponseType; time: string }; emailAddress: { name: string; address: string } }>;
   organizer: { emailAddress: { name: string; address: string } };
   isCancelled: boolean;
-  showAs: string;
+  showAs: MicrosoftGraph.FreeBusyStatus;
   isOnlineMeeting: boolean;
-  onlineMeetingProvider: string;
+  onlineMeetingProvider: MicrosoftGraph.OnlineMeetingProviderType;
   onlineMeeting: { joinUrl: string } | null;
   webLink: string;
   [property: string]: unknown;
@@ -387,7 +388,7 @@ export function createCalendarService(options: CalendarServiceOptions): Calendar
   function attendeesOf(value: unknown): Attendee[] | string {
     if (!Array.isArray(value)) return 'attendees must be an array';
     const out: Attendee[] = [];
-    for (const a of value as Array<{ type?: string; emailAddress?: { address?: string; name?: string } }>) {
+    for (const a of value as Array<{ type?: MicrosoftGraph.AttendeeType; emailAddress?: { address?: string; name?: string } }>) {
       const address = a?.emailAddress?.address ?? '';
       if (!EMAIL.test(address)) return `At least one recipient is not valid., '${address}' is not an e-mail address.`;
       out.push({ type: a.type ?? 'required', status: { response: 'none', time: NO_RESPONSE_TIME }, emailAddress: { name: a.emailAddress?.name ?? address, address } });
@@ -515,7 +516,7 @@ export function createCalendarService(options: CalendarServiceOptions): Calendar
     const value = schedules.map((scheduleId) => {
       // Schedules are SMTP addresses; with users in the directory, only theirs resolve.
       const owner = options.users().size > 0 || EMAIL.test(scheduleId) ? mailboxOf(scheduleId) : null;
-      if (!owner) return { scheduleId, error: { message: `Unable to resolve e-mail address ${scheduleId} to an Active Directory object.`, responseCode: '5009' } };
+      if (!owner) return { scheduleId, error: { message: `Unable to resolve e-mail address ${scheduleId} to an Active Directory object.`, responseCode: '5009' } } satisfies MicrosoftGraph.ScheduleInformation;
       const items = [...(calendars.get(owner.key)?.values() ?? [])]
         .filter((s) => !s.gone && !s.event.isCancelled && s.event.showAs !== 'free' && s.startMs < end.ms && s.endMs > start.ms)
         .sort((a, b) => a.startMs - b.startMs || a.endMs - b.endMs);
@@ -532,10 +533,10 @@ export function createCalendarService(options: CalendarServiceOptions): Calendar
         availabilityView: view,
         scheduleItems: items.map((s) => {
           const location = (s.event.location as { displayName?: string } | undefined)?.displayName;
-          return { isPrivate: false, status: s.event.showAs, ...(s.event.subject ? { subject: s.event.subject } : {}), ...(location ? { location } : {}), start: inZone(s.startMs, zoneName), end: inZone(s.endMs, zoneName) };
+          return { isPrivate: false, status: s.event.showAs as MicrosoftGraph.FreeBusyStatus, ...(s.event.subject ? { subject: s.event.subject } : {}), ...(location ? { location } : {}), start: inZone(s.startMs, zoneName), end: inZone(s.endMs, zoneName) } satisfies MicrosoftGraph.ScheduleItem;
         }),
         workingHours: { daysOfWeek: ['monday', 'tuesday', 'wednesday', 'thursday', 'friday'], startTime: '08:00:00.0000000', endTime: '17:00:00.0000000', timeZone: { name: 'GMT Standard Time' } },
-      };
+      } satisfies MicrosoftGraph.ScheduleInformation;
     });
     return { status: 200, headers: timeZoneHeaders(zone), body: { '@odata.context': `${options.endpoint()}/v1.0/$metadata#Collection(microsoft.graph.scheduleInformation)`, value } };
   }
@@ -1011,3 +1012,8 @@ export function createCalendarService(options: CalendarServiceOptions): Calendar
     },
   };
 }
+
+/** Checked when compiling: the shapes this server stores and answers with are Graph's own (`@microsoft/microsoft-graph-types`). */
+export type GraphShaped<T extends G, G> = T;
+export type SubscriptionIsGraphs = GraphShaped<Subscription, MicrosoftGraph.Subscription>;
+export type EventIsGraphs = GraphShaped<CalendarEvent, MicrosoftGraph.Event>;
