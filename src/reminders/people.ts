@@ -3,6 +3,9 @@ import { isPresent, lineOrDutyManager, recipientForWorkerItems } from '../cover'
 import type { LocalDate } from '../localDate';
 import type { StaffMember } from '../staff';
 
+/** Who holds a case: all the cover rules read of it. */
+type CaseHolders = Pick<CaseState, 'leadProfessional' | 'manager'>;
+
 /**
  * Who receives what on a day, for one sweep: the rules of src/cover.ts applied to a case, with
  * each person's cover worked out once (a sweep meets the same worker on many cases).
@@ -14,11 +17,11 @@ export interface People {
   /** The person's line manager, or the team's duty manager while the line manager is away. */
   lineOrDutyOf(id: string): StaffMember | null;
   /** Who gets the lead professional's items: them, or while they are away whoever covers. */
-  itemsRecipient(state: CaseState): { recipient: string; onBehalfOf?: string };
+  itemsRecipient(state: CaseHolders): { recipient: string; onBehalfOf?: string };
   /** Who is escalated to and decides the CAF: the lead professional's line-or-duty manager, else the case's manager. */
-  managerFor(state: CaseState): string;
+  managerFor(state: CaseHolders): string;
   /** Who supervises the lead professional on the case: the case's manager while at work, else the line-or-duty manager. */
-  supervisorFor(state: CaseState): string | null;
+  supervisorFor(state: CaseHolders): string | null;
 }
 
 export function peopleOn(staff: readonly StaffMember[], day: LocalDate): People {

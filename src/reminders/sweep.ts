@@ -1,22 +1,25 @@
 import type { WorkingDayCalendar } from '../calendar';
-import { CaseEvent, standingEvents } from '../caseEvents';
+import { CaseEvent, NewCaseEvent, standingEvents } from '../caseEvents';
 import { caseState } from '../caseState';
 import { enqueue, enqueueMany } from '../delivery/outbox';
 import { LocalDate, londonDateOf } from '../localDate';
 import { obligations } from '../obligations';
 import type { Policy } from '../policy';
 import type { StaffMember } from '../staff';
-import { CaseLog, CaseRecord, IdempotencyConflictError, VersionConflictError } from '../storage/caseLog';
+import { CaseLog, CaseRecord, createCaseLog, IdempotencyConflictError, VersionConflictError } from '../storage/caseLog';
 import type { Database } from '../storage/database';
-import { ReminderStore } from '../storage/reminderStore';
+import { inChunks, NextTime, ReminderStore, SnapshotToKeep } from '../storage/reminderStore';
 import { CaseSnapshot, nextReminderAt, PlannedNotification, planSweep } from './plan';
 import { digestInstant, isTeamDigestDay, isWithinWorkingHours } from './schedule';
+import { CachedSnapshot, cachedSnapshotOf, SnapshotValidity, snapshotFromCache, snapshotRulesOf, validityOf } from './snapshotCache';
 
 /**
  * One sweep of the scheduler: reads the cases whose time has come, plans what they owe (pure, in
  * plan.ts), and queues it in the outbox, each notification under its dedupe key so that a sweep run
  * twice, or by two instances, or again after a crash, plans each once. An escalation is written to
  * the case log (`escalated`) in the same transaction as its card. The running server delivers.
+ * A case is read from what an earlier sweep kept of it while that still holds
+ * (src/reminders/snapshotCache.ts), from its events otherwise, and then kept for the next sweep.
  */
 export interface SweepContext {
   db: Database;
@@ -40,6 +43,8 @@ export interface SweepResult {
   /** What this sweep queued (with --dry-run: what it would queue). A notification already queued is not planned again. */
   planned: PlannedNotification[];
   casesRead: number;
+  /** Of the cases read, those worked out from their events (nothing kept of them held). */
+  casesFolded: number;
   /** Set when the sweep did not run: another instance holds the lease. */
   skipped?: string;
 }
@@ -60,7 +65,7 @@ export async function sweepReminders(ctx: SweepContext, options: SweepOptions): 
   let lease: Awaited<ReturnType<ReminderStore['takeLease']>> = { lastSweptAt: null, teamDigestOn: null };
   if (!options.dryRun) {
     lease = await ctx.store.takeLease(holder);
-    if (!lease) return { planned: [], casesRead: 0, skipped: 'another sweep is running' };
+    if (!lease) return { planned: [], casesRead: 0, casesFolded: 0, skipped: 'another sweep is running' };
   }
   let teamDigestPlanned: LocalDate | undefined;
   try {
@@ -70,67 +75,219 @@ export async function sweepReminders(ctx: SweepContext, options: SweepOptions): 
     const teamDigests = working && ctx.policy.reminders.teamDigest.enabled && isTeamDigestDay(today, ctx.calendar) && now >= digestInstant(today, ctx.policy) && lease.teamDigestOn !== today;
     const ids = teamDigests ? await ctx.store.openCases() : await ctx.store.dueCases(now);
     // Between digest times nothing is due: the sweep ends here, having read one index.
-    if (ids.length === 0) return { planned: [], casesRead: 0 };
-    const records = await ctx.caseLog.readForScheduler(ids);
-    const snoozes = await ctx.store.snoozesOf(ids);
-    const snapshots = records.map((r) => snapshotOf(r, ctx.policy, ctx.calendar, today, snoozes.get(r.caseId)));
+    if (ids.length === 0) return { planned: [], casesRead: 0, casesFolded: 0 };
+    const rules = snapshotRulesOf(ctx.policy, ctx.calendar);
+    const cases = await readCases(ctx, ids, today, rules, !options.dryRun);
+    const snapshots = cases.map((c) => c.snapshot);
+    const read = { casesRead: cases.length, casesFolded: cases.filter((c) => c.folded).length };
     const plan = planSweep({ now, policy: ctx.policy, calendar: ctx.calendar, staff: await ctx.staff(), reachable: await ctx.store.reachableStaff(), cases: snapshots, includeTeamDigests: teamDigests });
-    if (options.dryRun) return { planned: plan, casesRead: records.length };
-    const planned = await queueAll(ctx, plan, records, snapshots, holder);
+    if (options.dryRun) return { planned: plan, ...read };
+    // The digests are written while the escalations are, and while each case's next time is worked out.
+    const digests = queueDigests(ctx, plan);
+    let queued: Set<string>;
+    let next: NextTime[];
+    try {
+      queued = await queueEscalations(ctx, plan, cases, holder);
+      // From this sweep's instant (everything owed by now is planned), with what to keep of each case.
+      next = cases.map(({ snapshot: s, validity, toKeep }) => ({
+        caseId: s.caseId,
+        version: s.version,
+        at: s.state.status === 'closed' ? null : nextReminderAt(s, now, ctx.calendar, ctx.policy),
+        ...(toKeep ? { keep: { validity, snapshot: toKeep } } : {}),
+      }));
+    } finally {
+      await digests.catch(() => undefined);
+    }
+    for (const key of await digests) queued.add(key);
     if (teamDigests) teamDigestPlanned = today;
-    // Each case's next time, from this sweep's instant (everything owed by now is planned).
-    await ctx.store.setNext(snapshots.map((s) => ({ caseId: s.caseId, version: s.version, at: s.state.status === 'closed' ? null : nextReminderAt(s, now, ctx.calendar, ctx.policy) })));
-    return { planned, casesRead: records.length };
+    // Only once all is queued: a sweep cut short leaves its cases due, to be planned again (once, by their dedupe keys).
+    await ctx.store.setNext(next, rules);
+    return { planned: plan.filter((n) => queued.has(n.dedupeKey)), ...read };
   } finally {
     if (!options.dryRun) await ctx.store.releaseLease(holder, now, teamDigestPlanned);
   }
 }
 
-/**
- * Queues a sweep's plan: escalations one by one (each with its `escalated` event, in one
- * transaction), then every digest in a few statements. Returns what was newly queued. A case's
- * snapshot takes in the escalations written, so its next time is set from the case as it now is.
- */
-async function queueAll(ctx: SweepContext, plan: PlannedNotification[], records: CaseRecord[], snapshots: Array<CaseSnapshot & { version: number }>, holder: string): Promise<PlannedNotification[]> {
-  const byId = new Map(records.map((r) => [r.caseId, r]));
-  const snapshotById = new Map(snapshots.map((s) => [s.caseId, s]));
-  const planned: PlannedNotification[] = [];
-  let written = 0;
-  for (const n of plan) {
-    if (n.type !== 'escalation') continue;
-    // A long sweep keeps its lease: another instance may take it over only from a sweeper that died.
-    if (++written % 200 === 0) await ctx.store.takeLease(holder);
-    const item = n.items[0];
-    const outcome = await queueEscalation(ctx, n, byId.get(item.caseId)!);
-    if (outcome.record) {
-      byId.set(item.caseId, outcome.record);
-      const s = snapshotById.get(item.caseId)!;
-      s.version = outcome.record.version;
-      s.escalated = new Set([...s.escalated, item.obligationId]);
-    }
-    if (outcome.queued) planned.push(n);
-  }
-  const digests = plan.filter((n) => n.type !== 'escalation');
-  const queued = await enqueueMany(ctx.db, digests.map((n) => ({ kind: REMINDER_KIND, recipient: { staffId: n.recipient }, payload: { ...n } as unknown as Record<string, unknown>, dedupeKey: n.dedupeKey })));
-  planned.push(...digests.filter((n) => queued.has(n.dedupeKey)));
-  return planned;
+/** A case as a sweep reads it, and what to keep of it for the sweeps after. */
+interface SweptCase {
+  snapshot: CaseSnapshot & { version: number };
+  /** The sweep days what is kept of it holds for. */
+  validity: SnapshotValidity;
+  /** Worked out from its events (nothing kept held). */
+  folded: boolean;
+  /** What to keep of it with its next time: set when this sweep escalated it (what was kept before is of its version before). */
+  toKeep?: CachedSnapshot;
 }
 
-/** One escalation: the `escalated` event and its card in one transaction, or neither. The case as written, unless it changed meanwhile (the next sweep sees it again). */
-async function queueEscalation(ctx: SweepContext, n: PlannedNotification, record: CaseRecord): Promise<{ queued: boolean; record?: CaseRecord }> {
-  const item = n.items[0];
+/**
+ * The cases, in the order given, as the planner reads them on `today`: from what was kept of each
+ * where that still holds, otherwise from all its events, folded, and (with `keep`) kept. A few
+ * thousand cases a statement, each chunk worked out while the server reads the next, so that all
+ * the events are never held at once. What is kept holds whatever the sweep then plans, so it is
+ * written at once, not after the plan is queued as the next times are.
+ */
+async function readCases(ctx: SweepContext, ids: readonly string[], today: LocalDate, rules: string, keep: boolean): Promise<SweptCase[]> {
+  const snoozes = await ctx.store.snoozesOf(ids);
+  return inChunks(ids, async (chunk) => {
+    const kept = await ctx.store.keptSnapshots(chunk, rules, today);
+    const folded = new Map<string, SweptCase>();
+    const toKeep: SnapshotToKeep[] = [];
+    const stale = chunk.filter((id) => !kept.has(id));
+    for (const record of stale.length ? await ctx.caseLog.readForScheduler(stale) : []) {
+      const snapshot = snapshotOf(record, ctx.policy, ctx.calendar, today, snoozes.get(record.caseId));
+      const swept: SweptCase = { snapshot, validity: validityOf(record.events, today), folded: true };
+      folded.set(record.caseId, swept);
+      const cached = cachedSnapshotOf(snapshot, ctx.policy);
+      if (cached) toKeep.push({ caseId: record.caseId, version: record.version, validity: swept.validity, snapshot: cached });
+    }
+    if (keep && toKeep.length) await ctx.store.keep(toKeep, rules);
+    const out: SweptCase[] = [];
+    for (const caseId of chunk) {
+      const k = kept.get(caseId);
+      if (k) out.push({ snapshot: snapshotFromCache({ caseId, reference: k.reference, version: k.version }, k.snapshot, today, ctx.policy, snoozes.get(caseId)), validity: k.validity, folded: false });
+      else if (folded.has(caseId)) out.push(folded.get(caseId)!);
+    }
+    return out;
+  });
+}
+
+/** Escalations a transaction carries: a few statements and one commit for many, not several each. */
+const ESCALATIONS_PER_TRANSACTION = 500;
+/** Transactions of escalations at once on a server: each over other cases, so they never wait for each other. */
+const ESCALATION_TRANSACTIONS_AT_ONCE = 2;
+
+/**
+ * Queues a sweep's escalations, each with its `escalated` event in the same transaction, a few
+ * hundred a transaction. Returns the dedupe keys newly queued. A case's snapshot takes in the
+ * escalations written, so that its next time is set, and it is kept, as it now is.
+ */
+async function queueEscalations(ctx: SweepContext, plan: PlannedNotification[], cases: SweptCase[], holder: string): Promise<Set<string>> {
+  const byId = new Map(cases.map((c) => [c.snapshot.caseId, c]));
+  const escalationsByCase = new Map<string, PlannedNotification[]>();
+  for (const n of plan) {
+    if (n.type !== 'escalation') continue;
+    const caseId = n.items[0].caseId;
+    escalationsByCase.set(caseId, [...(escalationsByCase.get(caseId) ?? []), n]);
+  }
+  // Whole cases a transaction, in the order of their ids: two sweepers at once lock cases in one order.
+  const batches: PlannedNotification[][] = [];
+  for (const caseId of [...escalationsByCase.keys()].sort()) {
+    const last = batches.at(-1);
+    if (last && last.length < ESCALATIONS_PER_TRANSACTION) last.push(...escalationsByCase.get(caseId)!);
+    else batches.push([...escalationsByCase.get(caseId)!]);
+  }
+  const queued = new Set<string>();
+  const atOnce = ctx.db.kind === 'postgres' ? ESCALATION_TRANSACTIONS_AT_ONCE : 1;
+  await inChunks(batches, async ([batch]) => {
+    // A long sweep keeps its lease: another instance may take it over only from a sweeper that died.
+    await ctx.store.takeLease(holder);
+    for (const { n, outcome } of await escalationBatch(ctx, batch, byId)) {
+      if (outcome.queued) queued.add(n.dedupeKey);
+      if (outcome.version === undefined) continue;
+      const swept = byId.get(n.items[0].caseId)!;
+      const s = swept.snapshot;
+      s.version = outcome.version;
+      s.escalated = new Set([...s.escalated, n.items[0].obligationId]);
+      // The `escalated` event is dated today: what is kept holds from today.
+      if (swept.validity.from === null || swept.validity.from < n.day) swept.validity = { ...swept.validity, from: n.day };
+      swept.toKeep = cachedSnapshotOf(s, ctx.policy) ?? undefined;
+    }
+    return [];
+  }, 1, atOnce);
+  return queued;
+}
+
+/** Queues a sweep's digests and team digests, a few thousand a statement. Returns the dedupe keys newly queued. */
+function queueDigests(ctx: SweepContext, plan: PlannedNotification[]): Promise<Set<string>> {
+  return enqueueMany(ctx.db, plan.filter((n) => n.type !== 'escalation').map(reminderMessage));
+}
+
+/** A notification as the outbox holds it: the plan, with case references and ids, never a family's name. */
+function reminderMessage(n: PlannedNotification) {
+  return { kind: REMINDER_KIND, recipient: { staffId: n.recipient }, ...(n.type === 'escalation' ? { caseId: n.items[0].caseId } : {}), payload: { ...n } as unknown as Record<string, unknown>, dedupeKey: n.dedupeKey };
+}
+
+interface EscalationOutcome {
+  queued: boolean;
+  /** The case's version once its `escalated` event is written; unset when it was not (the case changed meanwhile: the next sweep sees it again). */
+  version?: number;
+}
+
+/**
+ * Escalations, each with its `escalated` event and its card in one transaction, or neither: many
+ * cases a statement (a case's second escalation of the morning in the next, at the version the
+ * first left), or, should that fail, each on its own. What came of each, in order.
+ */
+async function escalationBatch(ctx: SweepContext, batch: PlannedNotification[], byId: ReadonlyMap<string, SweptCase>): Promise<Array<{ n: PlannedNotification; outcome: EscalationOutcome }>> {
+  const escalated = (n: PlannedNotification): NewCaseEvent => ({ type: 'escalated', by: 'system', effectiveOn: n.day, data: { obligation: n.items[0].obligationId, to: n.recipient } });
+  const outcomes = new Map<PlannedNotification, EscalationOutcome>();
+  try {
+    await ctx.db.transaction(async (tx) => {
+      outcomes.clear();
+      const caseLog = createCaseLog(tx);
+      const versions = new Map<string, number | null>();
+      let pending = batch;
+      while (pending.length) {
+        const round: PlannedNotification[] = [];
+        const later: PlannedNotification[] = [];
+        const inRound = new Set<string>();
+        for (const n of pending) {
+          const caseId = n.items[0].caseId;
+          if (versions.get(caseId) === null) outcomes.set(n, { queued: false });
+          else if (inRound.has(caseId)) later.push(n);
+          else {
+            round.push(n);
+            inRound.add(caseId);
+          }
+        }
+        const written = await caseLog.appendEach(
+          round.map((n) => {
+            const caseId = n.items[0].caseId;
+            return { caseId, expectedVersion: versions.get(caseId) ?? byId.get(caseId)!.snapshot.version, events: [escalated(n)], idempotencyKey: n.dedupeKey };
+          }),
+          { actor: 'scheduler' },
+        );
+        const cards = await enqueueMany(tx, round.filter((n) => written.has(n.items[0].caseId)).map(reminderMessage));
+        for (const n of round) {
+          const caseId = n.items[0].caseId;
+          const version = written.get(caseId);
+          // A case that moved on meanwhile is escalated by the next sweep, which sees it again.
+          versions.set(caseId, version ?? null);
+          outcomes.set(n, version === undefined ? { queued: false } : { queued: cards.has(n.dedupeKey), version });
+        }
+        pending = later;
+      }
+    });
+  } catch {
+    // One that failed (an escalation written before, then entered in error, say) takes the others
+    // with it: each again on its own, so that one fault holds up no other escalation.
+    outcomes.clear();
+    const versions = new Map<string, number>();
+    for (const n of batch) {
+      const s = byId.get(n.items[0].caseId)!.snapshot;
+      const outcome = await queueEscalation(ctx, n, escalated(n), { caseId: s.caseId, reference: s.reference, version: versions.get(s.caseId) ?? s.version });
+      if (outcome.version !== undefined) versions.set(s.caseId, outcome.version);
+      outcomes.set(n, outcome);
+    }
+  }
+  return batch.map((n) => ({ n, outcome: outcomes.get(n)! }));
+}
+
+/** One escalation: the `escalated` event and its card in one transaction, or neither. */
+async function queueEscalation(ctx: SweepContext, n: PlannedNotification, event: NewCaseEvent, c: { caseId: string; reference: string; version: number }): Promise<EscalationOutcome> {
   let queued = false;
   try {
     // The escalation process starts on the case (seed 000/002) with the card that tells the manager, or neither.
-    const written = await ctx.caseLog.append(record.caseId, record.version, [{ type: 'escalated', by: 'system', effectiveOn: n.day, data: { obligation: item.obligationId, to: n.recipient } }], {
+    const written = await ctx.caseLog.append(c.caseId, c.version, [event], {
       actor: 'scheduler',
       idempotencyKey: n.dedupeKey,
-      previous: record,
+      // The case as the sweep read it, so that the log does not read it back: only the version written is used.
+      previous: { caseId: c.caseId, reference: c.reference, version: c.version, events: [] },
       alsoInTransaction: async (tx) => {
-        queued = (await enqueue(tx, { kind: REMINDER_KIND, recipient: { staffId: n.recipient }, caseId: record.caseId, payload: { ...n } as unknown as Record<string, unknown>, dedupeKey: n.dedupeKey })) !== null;
+        queued = (await enqueue(tx, reminderMessage(n))) !== null;
       },
     });
-    return { queued: queued && !written.replayed, record: written.replayed ? undefined : written };
+    return { queued: queued && !written.replayed, version: written.replayed ? undefined : written.version };
   } catch (e) {
     if (e instanceof VersionConflictError || e instanceof IdempotencyConflictError) return { queued: false };
     throw e;

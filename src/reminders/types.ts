@@ -1,4 +1,5 @@
 import type { WorkingDayCalendar } from '../calendar';
+import type { CaseEvent } from '../caseEvents';
 import type { CaseState } from '../caseState';
 import type { LocalDate } from '../localDate';
 import type { Obligation, ObligationKind } from '../obligations';
@@ -6,11 +7,20 @@ import type { Policy } from '../policy';
 import type { StaffMember } from '../staff';
 import type { DueStatus } from './digest';
 
+/**
+ * What the planner reads of where a case stands (`caseState`): all a sweep keeps of it between
+ * sweeps (src/reminders/snapshotCache.ts), staff ids and dates, never a family's details.
+ */
+export type PlannerCaseState = Pick<CaseState, 'status' | 'leadProfessional' | 'manager' | 'caseloadPoints' | 'allocatedOn'> & {
+  /** The CAF submission awaiting a manager's decision: the manager's digest names it by id and day. */
+  cafAwaitingDecision?: Pick<CaseEvent, 'id' | 'effectiveOn'>;
+};
+
 /** A case as the sweep reads it: its state, obligations, and what reminders already did to it. */
 export interface CaseSnapshot {
   caseId: string;
   reference: string;
-  state: CaseState;
+  state: PlannerCaseState;
   obligations: Obligation[];
   /** Obligation ids already escalated (from `escalated` events in the log). */
   escalated: ReadonlySet<string>;

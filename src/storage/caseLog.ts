@@ -396,6 +396,61 @@ export function createCaseLog(db: Database) {
     },
 
     /**
+     * Appends events to each of many cases still at its expected version, in one statement (the
+     * scheduler's escalations, many at a time): each change audited and the case set to be worked
+     * out again at the next sweep, as `append` does; a case that has moved on is left as it is. One
+     * entry a case, and only events that leave the case summary as it is. An idempotency key
+     * already recorded fails the whole statement: the caller falls back to `append`, which
+     * answers a repeat. Returns each case written with its new version. On a log made over a
+     * transaction (`createCaseLog(tx)`), it is written with whatever else the transaction writes.
+     */
+    async appendEach(appends: ReadonlyArray<{ caseId: string; expectedVersion: number; events: NewCaseEvent[]; idempotencyKey?: string }>, opts: { actor: string }): Promise<Map<string, number>> {
+      if (new Set(appends.map((a) => a.caseId)).size !== appends.length) throw new Error('One entry a case.');
+      const cases = appends.map((a) => {
+        const valid = a.events.map((e) => validateNewEvent(e));
+        if (valid.length === 0) throw new Error('Nothing to append.');
+        if (Object.keys(summaryChangesOf(valid)).length) throw new Error(`Case ${a.caseId}: these events change the case summary; append them with append.`);
+        return {
+          case_id: a.caseId,
+          version: a.expectedVersion,
+          events: valid.map((e, i) => ({
+            id: randomUUID(),
+            sequence: a.expectedVersion + i + 1,
+            type: e.type,
+            by_staff: e.by,
+            effective_on: e.effectiveOn,
+            data: e.data,
+            // The key marks the first event of the batch: enough to recognise the batch again.
+            idempotency_key: i === 0 ? a.idempotencyKey ?? null : null,
+          })),
+          audit: { events: valid.map((e) => e.type), version: a.expectedVersion + valid.length },
+        };
+      });
+      if (cases.length === 0) return new Map();
+      return db.transaction(async (tx) => {
+        // Locked in the order of their ids: two of these over overlapping cases wait for each other rather than deadlock.
+        await tx.query('SELECT id FROM cases WHERE id = ANY($1::text[]) ORDER BY id FOR UPDATE', [cases.map((c) => c.case_id)]);
+        const moved = await tx.query<{ id: string; version: number }>(
+          `WITH w AS (SELECT * FROM jsonb_to_recordset($1::jsonb) AS w(case_id text, version int, events jsonb, audit jsonb)),
+           moved AS (UPDATE cases c SET version = c.version + jsonb_array_length(w.events) FROM w WHERE c.id = w.case_id AND c.version = w.version RETURNING c.id, c.version),
+           inserted AS (
+             INSERT INTO case_events (id, case_id, sequence, type, by_staff, recorded_at, effective_on, data, idempotency_key)
+             SELECT e.id, moved.id, e.sequence, e.type, e.by_staff, $3::timestamptz, e.effective_on::date, e.data, e.idempotency_key
+               FROM moved JOIN w ON w.case_id = moved.id,
+                    jsonb_to_recordset(w.events) AS e(id text, sequence int, type text, by_staff text, effective_on text, data jsonb, idempotency_key text)
+             RETURNING 1),
+           audited AS (INSERT INTO audit_log (actor, action, case_id, detail) SELECT $2, 'case.append', moved.id, w.audit FROM moved JOIN w ON w.case_id = moved.id),
+           -- The scheduler works each case out again at its next sweep.
+           reminded AS (INSERT INTO case_reminders (case_id, next_at) SELECT moved.id, '-infinity' FROM moved ORDER BY moved.id
+                          ON CONFLICT (case_id) DO UPDATE SET next_at = '-infinity', updated_at = now())
+           SELECT id, version FROM moved`,
+          [JSON.stringify(cases), opts.actor, new Date().toISOString()],
+        );
+        return new Map(moved.map((r) => [r.id, r.version]));
+      });
+    },
+
+    /**
      * The case as a request with this key left it, if the request was recorded before (a retried
      * Teams activity): checked before the rules, so a repeat is answered as the first time was.
      */

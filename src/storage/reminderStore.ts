@@ -1,15 +1,74 @@
 import { LocalDate } from '../localDate';
+import type { CachedSnapshot, SnapshotValidity } from '../reminders/snapshotCache';
 import { createConversationStore } from './conversations';
 import { Database } from './database';
 
 /**
  * What the scheduler keeps between sweeps: the lease that lets one sweep run at a time across
- * instances, when each case next matters (`case_reminders`), and the reminders people snoozed.
+ * instances, when each case next matters (`case_reminders`), what it worked out of each case
+ * (`reminder_snapshots`), and the reminders people snoozed.
  */
 export type ReminderStore = ReturnType<typeof createReminderStore>;
 
 /** How long a sweep may hold the lease before another instance may take it over. */
 export const SWEEP_LEASE_MS = 2 * 60_000;
+
+/** Cases a statement of the sweep carries: few statements for a whole caseload, each of a few megabytes at most. */
+const CASES_PER_STATEMENT = 5000;
+/** Statements of one sweep at once on a server (PGlite runs one at a time anyway); the rest of the pool stays free for people. */
+const STATEMENTS_AT_ONCE = 3;
+
+/** `fn` over `items` in chunks, a few chunks at a time, the results in the order of the items. */
+export async function inChunks<T, R>(items: readonly T[], fn: (chunk: T[]) => Promise<R[]>, size = CASES_PER_STATEMENT, atOnce = STATEMENTS_AT_ONCE): Promise<R[]> {
+  const chunks: T[][] = [];
+  for (let from = 0; from < items.length; from += size) chunks.push(items.slice(from, from + size));
+  const results: R[][] = new Array(chunks.length);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < chunks.length; i = next++) results[i] = await fn(chunks[i]);
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, chunks.length) }, worker));
+  return results.flat();
+}
+
+/**
+ * Runs a statement again when the server chose it to break a deadlock (40P01): two sweepers at
+ * once (a lease run out) may update the same cases' rows in different orders. The statements
+ * retried here write what they write whatever the order, and write it once.
+ */
+async function againOnDeadlock<T>(statement: () => Promise<T>, tries = 4): Promise<T> {
+  for (let i = 1; ; i++) {
+    try {
+      return await statement();
+    } catch (e) {
+      if ((e as { code?: string }).code !== '40P01' || i >= tries) throw e;
+    }
+  }
+}
+
+/** A case's kept snapshot as a sweep reads it: still at the case's version, under the sweep's rules, holding on its day. */
+export interface KeptSnapshot {
+  reference: string;
+  version: number;
+  validity: SnapshotValidity;
+  snapshot: CachedSnapshot;
+}
+
+/** What a sweep worked out of a case read at `version`, to keep for the sweeps after. */
+export interface SnapshotToKeep {
+  caseId: string;
+  version: number;
+  validity: SnapshotValidity;
+  snapshot: CachedSnapshot;
+}
+
+/** When a case next matters, from the sweep that read it at `version`; with `keep`, the snapshot to keep of it. */
+export interface NextTime {
+  caseId: string;
+  version: number;
+  at: Date | null;
+  keep?: { validity: SnapshotValidity; snapshot: CachedSnapshot };
+}
 
 export function createReminderStore(db: Database) {
   return {
@@ -43,19 +102,84 @@ export function createReminderStore(db: Database) {
       return (await db.query<{ id: string }>(`SELECT id FROM cases WHERE status <> 'closed' ORDER BY id`)).map((r) => r.id);
     },
     /**
-     * Sets when each case next matters, unless it changed after it was read (its version moved on:
-     * the change set it to be worked out again, and that stands). `null`: nothing will fall due.
+     * The kept snapshots of these cases that a sweep on `day` under `rules` may use: the case still
+     * at the version it was worked out at, and the day within its validity. The rest are not in the map.
      */
-    async setNext(next: ReadonlyArray<{ caseId: string; version: number; at: Date | null }>): Promise<void> {
-      for (let from = 0; from < next.length; from += 5000) {
-        const rows = next.slice(from, from + 5000).map((n) => ({ case_id: n.caseId, version: n.version, next_at: n.at ? n.at.toISOString() : 'infinity' }));
-        await db.query(
-          `UPDATE case_reminders r SET next_at = n.next_at::timestamptz, updated_at = now()
-             FROM jsonb_to_recordset($1::jsonb) AS n(case_id text, version int, next_at text), cases c
-            WHERE r.case_id = n.case_id AND c.id = n.case_id AND c.version = n.version`,
-          [JSON.stringify(rows)],
-        );
+    async keptSnapshots(caseIds: readonly string[], rules: string, day: LocalDate): Promise<Map<string, KeptSnapshot>> {
+      const rows = await inChunks(caseIds, (ids) =>
+        db.query<{ case_id: string; reference: string; version: number; valid_from: string | null; valid_until: string | null; snapshot: string }>(
+          `SELECT s.case_id, c.reference, c.version, s.valid_from, s.valid_until, s.snapshot
+             FROM reminder_snapshots s JOIN cases c ON c.id = s.case_id
+            WHERE s.case_id = ANY($1::text[]) AND s.version = c.version AND s.rules = $2
+              AND (s.valid_from IS NULL OR s.valid_from <= $3::date) AND (s.valid_until IS NULL OR s.valid_until > $3::date)`,
+          [ids, rules, day],
+        ),
+      );
+      const out = new Map<string, KeptSnapshot>();
+      for (const r of rows) {
+        out.set(r.case_id, { reference: r.reference, version: r.version, validity: { from: r.valid_from as LocalDate | null, until: r.valid_until as LocalDate | null }, snapshot: JSON.parse(r.snapshot) as CachedSnapshot });
       }
+      return out;
+    },
+    /**
+     * Keeps what a sweep worked out of these cases, each at the version it read, unless the case
+     * has moved on since (what is kept would then never be used). The snapshots go as one text of
+     * lines, not inside a JSON document: the server then only splits it (parsing them out of JSON
+     * cost it more than the rest of the statement).
+     */
+    async keep(kept: readonly SnapshotToKeep[], rules: string): Promise<void> {
+      const sql = `INSERT INTO reminder_snapshots (case_id, version, rules, valid_from, valid_until, snapshot)
+        SELECT u.case_id, u.version, $6, u.valid_from, u.valid_until, s.snapshot
+          FROM unnest($1::text[], $2::int[], $3::date[], $4::date[]) WITH ORDINALITY AS u(case_id, version, valid_from, valid_until, line)
+          JOIN string_to_table($5::text, E'\\n') WITH ORDINALITY AS s(snapshot, line) ON s.line = u.line
+          JOIN cases c ON c.id = u.case_id AND c.version = u.version
+        ON CONFLICT (case_id) DO UPDATE SET version = EXCLUDED.version, rules = EXCLUDED.rules, valid_from = EXCLUDED.valid_from,
+               valid_until = EXCLUDED.valid_until, snapshot = EXCLUDED.snapshot, updated_at = now()
+         WHERE reminder_snapshots.version <= EXCLUDED.version`;
+      await inChunks(kept, (chunk) => {
+        const params = [
+          chunk.map((k) => k.caseId),
+          chunk.map((k) => k.version),
+          chunk.map((k) => k.validity.from),
+          chunk.map((k) => k.validity.until),
+          // JSON has no line breaks of its own: one line a case.
+          chunk.map((k) => JSON.stringify(k.snapshot)).join('\n'),
+          rules,
+        ];
+        return againOnDeadlock(() => db.query(sql, params));
+      });
+    },
+    /**
+     * Sets when each case next matters, and keeps the snapshots given, unless the case changed
+     * after it was read (its version moved on: the change set it to be worked out again, and that
+     * stands). `null`: nothing will fall due. One statement a chunk of cases; the snapshots go as
+     * `keep` sends them.
+     */
+    async setNext(next: readonly NextTime[], rules?: string): Promise<void> {
+      const sql = `WITH n AS (SELECT u.case_id, u.version, u.next_at, u.valid_from, u.valid_until, NULLIF(s.snapshot, '') AS snapshot
+                     FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::date[], $5::date[]) WITH ORDINALITY AS u(case_id, version, next_at, valid_from, valid_until, line)
+                     LEFT JOIN string_to_table($6::text, E'\\n') WITH ORDINALITY AS s(snapshot, line) ON s.line = u.line
+                     JOIN cases c ON c.id = u.case_id AND c.version = u.version),
+             timed AS (UPDATE case_reminders r SET next_at = n.next_at, updated_at = now() FROM n WHERE r.case_id = n.case_id)
+        INSERT INTO reminder_snapshots (case_id, version, rules, valid_from, valid_until, snapshot)
+        SELECT case_id, version, $7, valid_from, valid_until, snapshot FROM n WHERE snapshot IS NOT NULL
+        ON CONFLICT (case_id) DO UPDATE SET version = EXCLUDED.version, rules = EXCLUDED.rules, valid_from = EXCLUDED.valid_from,
+               valid_until = EXCLUDED.valid_until, snapshot = EXCLUDED.snapshot, updated_at = now()
+         WHERE reminder_snapshots.version <= EXCLUDED.version`;
+      if (rules === undefined && next.some((n) => n.keep)) throw new Error('A snapshot is kept with the rules it was worked out under.');
+      await inChunks(next, (chunk) => {
+        const params = [
+          chunk.map((n) => n.caseId),
+          chunk.map((n) => n.version),
+          chunk.map((n) => (n.at ? n.at.toISOString() : 'infinity')),
+          chunk.map((n) => n.keep?.validity.from ?? null),
+          chunk.map((n) => n.keep?.validity.until ?? null),
+          // JSON has no line breaks of its own: one line a case, empty where nothing is kept.
+          chunk.map((n) => (n.keep ? JSON.stringify(n.keep.snapshot) : '')).join('\n'),
+          rules ?? null,
+        ];
+        return againOnDeadlock(() => db.query(sql, params));
+      });
     },
     /**
      * The snoozes standing on these cases, per case: obligation id to the day the snooze ends; one

@@ -97,6 +97,26 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     expect(await sweepReminders(sweep, { now: at('2027-01-15', '08:31') })).toMatchObject({ planned: [], casesRead: 0 });
   });
 
+  test('an escalation entered in error and owed again is not queued twice, and holds up no other escalation of the morning', async () => {
+    today = '2027-02-04' as LocalDate; // Thursday: telephone contacts due Monday 8th, escalated Tuesday 9th
+    const first = await allocateCase(ctx, MORGAN, input());
+    const key = `escalation:${first.caseId}:telephone-contact:2027-02-04`;
+    const tuesday = await sweepReminders(sweep, { now: at('2027-02-09', '08:30') });
+    expect(tuesday.planned.map((p) => p.dedupeKey)).toContain(key);
+    // The escalation withdrawn: the obligation is owed an escalation again, under the same key.
+    const [escalated] = (await ctx.caseLog.read(first.caseId, { actor: 'test' })).events.filter((e) => e.type === 'escalated');
+    const version = (await ctx.caseLog.read(first.caseId, { actor: 'test' })).version;
+    await ctx.caseLog.append(first.caseId, version, [{ type: 'entered-in-error', by: MORGAN.id, effectiveOn: '2027-02-09' as LocalDate, data: { eventId: escalated.id, reason: 'Escalated to the wrong manager' } }], { actor: 'test' });
+    // Another case escalated the same morning, in the same transaction as the repeat would be.
+    today = '2027-02-05' as LocalDate;
+    const second = await allocateCase(ctx, MORGAN, input());
+    expect((await sweepReminders(sweep, { now: at('2027-02-10', '08:30'), dryRun: true })).planned.map((p) => p.dedupeKey)).toContain(key);
+    const wednesday = await sweepReminders(sweep, { now: at('2027-02-10', '08:30') });
+    expect(wednesday.planned.filter((p) => p.type === 'escalation').map((p) => p.dedupeKey)).toEqual([`escalation:${second.caseId}:telephone-contact:2027-02-05`]);
+    expect((await outbox()).filter((r) => r.dedupe_key === key)).toHaveLength(1);
+    expect((await ctx.caseLog.read(second.caseId, { actor: 'test' })).events.filter((e) => e.type === 'escalated')).toHaveLength(1);
+  });
+
   test('a sweep that finds the lease held by a live sweeper does nothing', async () => {
     const store = createReminderStore(t.db);
     expect(await store.takeLease('other')).not.toBeNull();

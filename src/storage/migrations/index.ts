@@ -3,6 +3,7 @@ import staffAndBot from './002_staff_and_bot';
 import delivery from './003_delivery';
 import caseImport from './004_case_import';
 import reminders from './005_reminders';
+import reminderCache from './006_reminder_cache';
 import tafMeetings from './007_taf_meetings';
 
 export interface Migration {
@@ -12,4 +13,4 @@ export interface Migration {
 }
 
 /** Every migration, in the order they apply. A migration once released is never edited: add the next one. */
-export const MIGRATIONS: readonly Migration[] = [caseLog, staffAndBot, delivery, caseImport, reminders, tafMeetings];
+export const MIGRATIONS: readonly Migration[] = [caseLog, staffAndBot, delivery, caseImport, reminders, reminderCache, tafMeetings];
