@@ -6,6 +6,7 @@ import type { Database } from '../storage/database';
 import type { MeetingStore, TafMeeting } from '../storage/meetingStore';
 import type { StaffDirectory } from '../storage/staffDirectory';
 import { applyEventState, EventState, MeetingChange } from '../taf/meetingSync';
+import { Repeating, startRepeating } from '../repeating';
 import { instantOf } from './calendar';
 import type { Graph } from './client';
 
@@ -221,11 +222,8 @@ export function validationToken(url: string): string | null {
   return new URL(url, 'http://notification.invalid').searchParams.get('validationToken');
 }
 
-export interface CalendarKeeping {
-  /** One round now: subscriptions kept, every calendar reconciled. */
-  runOnce(): Promise<void>;
-  stop(): Promise<void>;
-}
+/** One round now (subscriptions kept, every calendar reconciled), and stop. */
+export type CalendarKeeping = Repeating<void>;
 
 /**
  * Keeps calendars in step from inside the server: subscriptions created and renewed, and every
@@ -233,8 +231,6 @@ export interface CalendarKeeping {
  * (five minutes by default: what a lost notification can cost).
  */
 export function startCalendarKeeping(deps: CalendarSyncDeps & { intervalMs?: number; log?: { info(fields: object, message: string): void; warn(fields: object, message: string): void } }): CalendarKeeping {
-  let running: Promise<void> | null = null;
-  let stopped = false;
   const round = async () => {
     try {
       const subscriptions = await keepSubscriptions(deps);
@@ -246,18 +242,5 @@ export function startCalendarKeeping(deps: CalendarSyncDeps & { intervalMs?: num
       deps.log?.warn({ err: (e as Error)?.name }, 'taf meetings: keeping calendars in step failed; tried again at the next round');
     }
   };
-  const runOnce = () => (running ??= round().finally(() => (running = null)));
-  const timer = setInterval(() => {
-    if (!stopped) void runOnce();
-  }, deps.intervalMs ?? 5 * 60_000);
-  timer.unref?.();
-  void runOnce();
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startRepeating(round, deps.intervalMs ?? 5 * 60_000);
 }

@@ -1,4 +1,5 @@
 import { BookingPassContext, bookingPass, BookingPassResult } from '../taf/bookingPass';
+import { Repeating, startRepeating } from '../repeating';
 import { sweepReminders, SweepContext, SweepResult } from './sweep';
 
 /**
@@ -24,18 +25,12 @@ export interface SchedulerOptions {
   holder?: string;
 }
 
-export interface Scheduler {
-  /** One sweep now (also what the timer runs); resolves when it is done. */
-  runOnce(): Promise<SweepResult | null>;
-  stop(): Promise<void>;
-}
+/** One sweep now (also what the timer runs), and stop. */
+export type Scheduler = Repeating<SweepResult | null>;
 
 export function startScheduler(options: SchedulerOptions): Scheduler {
   const now = options.now ?? (() => new Date());
   const holder = options.holder ?? `server:${process.pid}:${Math.random().toString(36).slice(2, 8)}`;
-  let running: Promise<SweepResult | null> | null = null;
-  let stopped = false;
-
   async function sweepOnce(): Promise<SweepResult | null> {
     const result = await sweep();
     if (options.booking) await book();
@@ -70,18 +65,5 @@ export function startScheduler(options: SchedulerOptions): Scheduler {
     }
   }
 
-  const runOnce = () => (running ??= sweepOnce().finally(() => (running = null)));
-  const timer = setInterval(() => {
-    if (!stopped) void runOnce();
-  }, options.intervalMs ?? 60_000);
-  timer.unref?.();
-  void runOnce();
-  return {
-    runOnce,
-    async stop() {
-      stopped = true;
-      clearInterval(timer);
-      await running;
-    },
-  };
+  return startRepeating(sweepOnce, options.intervalMs ?? 60_000);
 }

@@ -13,8 +13,7 @@ import { graphConfigFromEnv } from '../../src/graph/config';
 import { CalendarPort, meetingCard } from '../../src/taf/booking';
 import { applyEventState } from '../../src/taf/meetingSync';
 import { bookingPass, BookingPassContext } from '../../src/taf/bookingPass';
-import { createCalendarDispatcher } from '../../src/taf/calendarDelivery';
-import { localCalendar } from '../../src/taf/localCalendar';
+import { bookQueued } from '../helpers/calendarSender';
 import { cardSchemaValidator, parseWarnings, walkCard } from '../helpers/adaptiveCards';
 import { BotUnderTest, botUnderTest, cardOf, personalChatOf, recordProactiveSends, Sent, textOf } from '../helpers/botHarness';
 import { ENGINES, TestDatabase } from '../helpers/database';
@@ -79,16 +78,7 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
   });
 
   /** Books what the pass queued, with the given calendar, as the calendar sender does. */
-  async function book(now: Date, port: CalendarPort = localCalendar()): Promise<number> {
-    const dispatcher = createCalendarDispatcher({ db: t.db, port, policy: b.services.policy, calendar: b.services.calendar, now: () => now });
-    let total = 0;
-    for (let i = 0; i < 20; i++) {
-      const run = await dispatcher.runOnce();
-      total += run.claimed;
-      if (run.claimed === 0) break;
-    }
-    return total;
-  }
+  const book = (now: Date, port?: CalendarPort) => bookQueued({ db: t.db, port, policy: b.services.policy, calendar: b.services.calendar, now: () => now });
 
   const lastOutboxId = async () => (await t.db.query<{ id: number }>('SELECT COALESCE(max(id), 0)::int AS id FROM outbox'))[0].id;
 

@@ -7,10 +7,9 @@ import { createCaseLog } from '../../src/storage/caseLog';
 import { createMeetingStore, MeetingStore } from '../../src/storage/meetingStore';
 import { createStaffDirectory } from '../../src/storage/staffDirectory';
 import { bookingPass, BookingPassContext } from '../../src/taf/bookingPass';
-import { createCalendarDispatcher } from '../../src/taf/calendarDelivery';
 import { meetingIcs } from '../../src/taf/icsFile';
-import { localCalendar } from '../../src/taf/localCalendar';
 import { allocationInput } from '../helpers/allocationInput';
+import { bookQueued } from '../helpers/calendarSender';
 import { ENGINES, TestDatabase } from '../helpers/database';
 import { ALEX, MORGAN, SAM, TEAM } from '../helpers/demoStaff';
 
@@ -36,16 +35,7 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
   });
   afterAll(async () => t?.dispose());
 
-  const book = async () => {
-    const dispatcher = createCalendarDispatcher({ db: t.db, port: localCalendar(), policy, calendar, now });
-    let total = 0;
-    for (let i = 0; i < 20; i++) {
-      const run = await dispatcher.runOnce();
-      total += run.claimed;
-      if (run.claimed === 0) break;
-    }
-    return total;
-  };
+  const book = () => bookQueued({ db: t.db, policy, calendar, now });
 
   test('a new case gets its first TAF booked once, in the first free slot from 5 working days before the deadline; the worker is told', async () => {
     today = '2026-11-25' as LocalDate;

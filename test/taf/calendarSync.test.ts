@@ -14,8 +14,8 @@ import { createCaseLog } from '../../src/storage/caseLog';
 import { createMeetingStore, MeetingStore, TafMeeting } from '../../src/storage/meetingStore';
 import { createStaffDirectory } from '../../src/storage/staffDirectory';
 import { bookingPass, BookingPassContext } from '../../src/taf/bookingPass';
-import { createCalendarDispatcher } from '../../src/taf/calendarDelivery';
 import { allocationInput } from '../helpers/allocationInput';
+import { bookQueued } from '../helpers/calendarSender';
 import { ENGINES, TestDatabase } from '../helpers/database';
 import { MORGAN, SAM, TEAM } from '../helpers/demoStaff';
 import { directoryUser, GraphServer, startGraphServer } from '../helpers/graphServer';
@@ -72,8 +72,7 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
   async function bookOne(): Promise<TafMeeting> {
     const record = await allocateCase(ctx, MORGAN, allocationInput());
     await bookingPass(pass, { now: now() });
-    const sender = createCalendarDispatcher({ db: t.db, port: graphCalendar(graph), policy, calendar, now });
-    while ((await sender.runOnce()).claimed > 0);
+    await bookQueued({ db: t.db, port: graphCalendar(graph), policy, calendar, now });
     return (await meetings.list({ caseId: record.caseId }))[0];
   }
   const cards = async (view: string) => (await t.db.query<{ payload: { meetingId: string } }>(`SELECT payload FROM outbox WHERE kind = 'taf-meeting' AND payload->>'view' = $1`, [view])).map((r) => r.payload.meetingId);
@@ -135,8 +134,7 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
   });
 
   test('a sync state Graph discarded (410) starts over; a subscription near its expiry is renewed', async () => {
-    const sender = createCalendarDispatcher({ db: t.db, port: graphCalendar(graph), policy, calendar, now });
-    while ((await sender.runOnce()).claimed > 0);
+    await bookQueued({ db: t.db, port: graphCalendar(graph), policy, calendar, now });
     const [m] = await meetings.list({ states: ['booked'] });
     server.calendar.expireSyncStates();
     server.calendar.dropNotifications(1);

@@ -6,10 +6,9 @@ import { createCaseLog } from '../../src/storage/caseLog';
 import { createMeetingStore, TafMeeting } from '../../src/storage/meetingStore';
 import { createStaffDirectory } from '../../src/storage/staffDirectory';
 import { bookingPass } from '../../src/taf/bookingPass';
-import { createCalendarDispatcher } from '../../src/taf/calendarDelivery';
-import { localCalendar } from '../../src/taf/localCalendar';
 import { MeetingContext, tafMeetingHeld, tafMeetingMoved, tafMeetingNotHeld } from '../../src/taf/meetingOutcome';
 import { allocationInput } from '../helpers/allocationInput';
+import { bookQueued } from '../helpers/calendarSender';
 import { ENGINES, TestDatabase } from '../helpers/database';
 import { ALEX, MORGAN, SAM, TEAM } from '../helpers/demoStaff';
 
@@ -36,8 +35,7 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     clock = new Date('2026-11-25T10:00:00Z');
     const record = await allocateCase(ctx, MORGAN, allocationInput());
     await bookingPass({ db: t.db, caseLog: ctx.caseLog, meetings: ctx.meetings, policy, calendar, calendarKind: 'local' }, { now: clock });
-    const sender = createCalendarDispatcher({ db: t.db, port: localCalendar(), policy, calendar, now: () => clock });
-    while ((await sender.runOnce()).claimed > 0);
+    await bookQueued({ db: t.db, policy, calendar, now: () => clock });
     return (await ctx.meetings.list({ caseId: record.caseId }))[0];
   }
 
