@@ -5,6 +5,7 @@ import { noteEscalation } from '../src/escalationNote';
 import { isLocalDate, LocalDate } from '../src/localDate';
 import type { PlannedNotification } from '../src/reminders/plan';
 import { snoozeProblem } from '../src/reminders/digest';
+import { plannedFromPayload } from '../src/reminders/reminderPayload';
 import { REMINDER_KIND } from '../src/reminders/sweep';
 import { CaseNotFoundError, IdempotencyConflictError, VersionConflictError } from '../src/storage/caseLog';
 import type { CardAction } from './actions';
@@ -38,7 +39,7 @@ async function locate(turn: Turn, data: Record<string, unknown>): Promise<{ foun
     return { answer: OUT_OF_DATE() };
   }
   const message = await messageFor(turn.services.db, reminderId, turn.actor.id, REMINDER_KIND);
-  const plan = message?.payload as unknown as PlannedNotification | undefined;
+  const plan = message ? plannedFromPayload(message.payload) : undefined;
   if (!message || !plan?.items?.[index]) return { answer: OUT_OF_DATE() };
   return { found: { turn, message, plan, index } };
 }

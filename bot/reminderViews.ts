@@ -3,6 +3,7 @@ import { caseState } from '../src/caseState';
 import { LocalDate } from '../src/localDate';
 import { deadlineOf, Obligation } from '../src/obligations';
 import type { PlannedItem, PlannedNotification } from '../src/reminders/plan';
+import { plannedFromPayload } from '../src/reminders/reminderPayload';
 import { StaffMember } from '../src/staff';
 import { CaseRecord } from '../src/storage/caseLog';
 import { formatDay, OBLIGATION_LABELS, STATUS_WORDS } from './cards/labels';
@@ -107,7 +108,7 @@ function previewOf(plan: PlannedNotification, items: ItemView[]): string {
 
 /** The reminder card, or null when nothing in it is still owed (it is then not sent). */
 export async function reminderCardFor(services: BotServices, viewer: StaffMember, message: ReminderMessage, extra: { message?: string; notice?: string } = {}): Promise<AdaptiveCard | null> {
-  const plan = message.payload as unknown as PlannedNotification;
+  const plan = plannedFromPayload(message.payload);
   const today = services.today();
   const items = await itemViews(services, viewer, plan);
   const names = await staffNames(services, [...(plan.unreachable ?? []), ...(plan.onBehalfOf ?? [])]);

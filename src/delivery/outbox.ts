@@ -122,21 +122,26 @@ export async function enqueue(tx: Database, message: NewMessage): Promise<number
 export async function enqueueMany(db: Database, messages: readonly NewMessage[]): Promise<Set<string>> {
   const queued = new Set<string>();
   for (let from = 0; from < messages.length; from += 2000) {
-    const rows = messages.slice(from, from + 2000).map((m) => ({
-      kind: m.kind,
-      case_id: m.caseId ?? null,
-      payload: m.payload,
-      recipient_staff_id: m.recipient && 'staffId' in m.recipient ? m.recipient.staffId : null,
-      conversation_id: m.recipient && 'conversationId' in m.recipient ? m.recipient.conversationId : null,
-      dedupe_key: m.dedupeKey ?? null,
-      not_before: m.notBefore ? m.notBefore.toISOString() : null,
-    }));
+    const chunk = messages.slice(from, from + 2000);
+    const recipient = (m: NewMessage, key: 'staffId' | 'conversationId') => (m.recipient && key in m.recipient ? (m.recipient as Record<string, string>)[key] : null);
+    // The payloads go as one text of lines, each parsed once by the server, not inside one JSON
+    // document of the whole chunk parsed and then taken apart (JSON has no line breaks of its own).
     const inserted = await db.query<{ dedupe_key: string | null }>(
       `INSERT INTO outbox (kind, case_id, payload, recipient_staff_id, conversation_id, dedupe_key, not_before)
-       SELECT r.kind, r.case_id, r.payload, r.recipient_staff_id, r.conversation_id, r.dedupe_key, COALESCE(r.not_before::timestamptz, now())
-         FROM jsonb_to_recordset($1::jsonb) AS r(kind text, case_id text, payload jsonb, recipient_staff_id text, conversation_id text, dedupe_key text, not_before text)
+       SELECT u.kind, u.case_id, p.payload::jsonb, u.recipient_staff_id, u.conversation_id, u.dedupe_key, COALESCE(u.not_before, now())
+         FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::text[], $6::timestamptz[]) WITH ORDINALITY AS u(kind, case_id, recipient_staff_id, conversation_id, dedupe_key, not_before, line)
+         JOIN string_to_table($7::text, E'\\n') WITH ORDINALITY AS p(payload, line) ON p.line = u.line
+        ORDER BY u.line
        ON CONFLICT (dedupe_key) DO NOTHING RETURNING dedupe_key`,
-      [JSON.stringify(rows)],
+      [
+        chunk.map((m) => m.kind),
+        chunk.map((m) => m.caseId ?? null),
+        chunk.map((m) => recipient(m, 'staffId')),
+        chunk.map((m) => recipient(m, 'conversationId')),
+        chunk.map((m) => m.dedupeKey ?? null),
+        chunk.map((m) => (m.notBefore ? m.notBefore.toISOString() : null)),
+        chunk.map((m) => JSON.stringify(m.payload)).join('\n'),
+      ],
     );
     for (const r of inserted) if (r.dedupe_key) queued.add(r.dedupe_key);
   }

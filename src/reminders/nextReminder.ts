@@ -1,5 +1,5 @@
 import type { WorkingDayCalendar } from '../calendar';
-import type { LocalDate } from '../localDate';
+import { LocalDate, londonDateOf } from '../localDate';
 import { deadlineOf, Obligation } from '../obligations';
 import type { Policy } from '../policy';
 import { isOpen } from './digest';
@@ -34,16 +34,48 @@ export function firstDigestDayOf(o: Obligation, from: LocalDate, calendar: Worki
 }
 
 /**
+ * When a case next matters to a sweep, as the scheduler keeps it per case:
+ * - `at`: the next instant strictly after `after` at which it owes something besides its place in
+ *   the daily digests: its next escalation (at once, when one is owed already and not yet planned);
+ * - `digestOn`: the first working day, from `after`'s own, whose digest lists something of it (a
+ *   CAF awaiting, an open escalation, or an item). A case listed on a day is listed on every
+ *   working day after, until it changes (an item listed stays listed until it is met, and a change
+ *   to the case sets it to be worked out again), so this day does not move from one morning's
+ *   sweep to the next: the morning sweep reads the cases listed by that day without each case's
+ *   time having to be written again every day.
+ * Both null when nothing will fall due (closed, all met). `after` is the last instant swept: what
+ * was owed by then was planned then.
+ */
+export interface ReminderTimes {
+  at: Date | null;
+  digestOn: LocalDate | null;
+}
+
+export function reminderTimesOf(c: CaseSnapshot, after: Date, calendar: WorkingDayCalendar, policy: Policy): ReminderTimes {
+  if (c.state.status === 'closed') return { at: null, digestOn: null };
+  const open = c.obligations.filter(isOpen);
+  return { at: nextEscalationAt(c, open, after, calendar, policy), digestOn: firstListedOn(c, open, workingDayOnOrAfter(londonDateOf(after), calendar), calendar, policy) };
+}
+
+/**
  * The earliest instant strictly after `after` at which a sweep owes this case something it did not
  * owe by `after`: its next digest with an item, a CAF awaiting or an open escalation in it, or its
  * next escalation (at once, when one is owed already). Null when nothing will fall due (closed, all met).
- * `after` is the last instant swept: what was owed by then was planned then. The weekly team digest
- * is not counted (its sweep reads every open case).
+ * The weekly team digest is not counted (its sweep reads every open case).
  * @example nextReminderAt(caseAllocatedOn24Dec, new Date('2026-12-24T12:00:00Z'), calendar, policy) // 2026-12-29T08:30:00.000Z
  */
 export function nextReminderAt(c: CaseSnapshot, after: Date, calendar: WorkingDayCalendar, policy: Policy): Date | null {
   if (c.state.status === 'closed') return null;
   const open = c.obligations.filter(isOpen);
+  const next = nextEscalationAt(c, open, after, calendar, policy);
+  const digest = firstListedOn(c, open, firstDigestDayAfter(after, calendar, policy), calendar, policy);
+  if (digest === null) return next;
+  const at = digestInstant(digest, policy);
+  return next === null || at.getTime() < next.getTime() ? at : next;
+}
+
+/** The instant of the case's next escalation not yet planned: the very next sweep's when one is owed already. */
+function nextEscalationAt(c: CaseSnapshot, open: readonly Obligation[], after: Date, calendar: WorkingDayCalendar, policy: Policy): Date | null {
   // Every escalation falls at the start of working hours, so the earliest day gives the earliest instant.
   let escalation: LocalDate | null = null;
   for (const o of open) {
@@ -51,21 +83,14 @@ export function nextReminderAt(c: CaseSnapshot, after: Date, calendar: WorkingDa
     const day = escalationDay(o, calendar, policy);
     if (day !== null && (escalation === null || day < escalation)) escalation = day;
   }
-  let next: Date | null = null;
-  if (escalation !== null) {
-    const at = workingDayStart(escalation, policy);
-    // One owed already and not yet planned: the very next sweep owes it.
-    next = at.getTime() > after.getTime() ? at : nextWorkingMomentAfter(after, calendar, policy);
-  }
-  const digest = nextDigestDay(c, open, after, calendar, policy);
-  if (digest === null) return next;
-  const at = digestInstant(digest, policy);
-  return next === null || at.getTime() < next.getTime() ? at : next;
+  if (escalation === null) return null;
+  const at = workingDayStart(escalation, policy);
+  // One owed already and not yet planned: the very next sweep owes it.
+  return at.getTime() > after.getTime() ? at : nextWorkingMomentAfter(after, calendar, policy);
 }
 
-/** The first digest day after `after` that lists something of the case: a CAF awaiting, an open escalation, or an item. */
-function nextDigestDay(c: CaseSnapshot, open: readonly Obligation[], after: Date, calendar: WorkingDayCalendar, policy: Policy): LocalDate | null {
-  const from = firstDigestDayAfter(after, calendar, policy);
+/** The first working day on or after `from` (a working day) whose digest lists something of the case: a CAF awaiting, an open escalation, or an item. */
+function firstListedOn(c: CaseSnapshot, open: readonly Obligation[], from: LocalDate, calendar: WorkingDayCalendar, policy: Policy): LocalDate | null {
   if (c.state.cafAwaitingDecision || open.some((o) => c.escalated.has(o.id))) return from;
   let day: LocalDate | null = null;
   for (const o of open) {

@@ -25,7 +25,8 @@ export function planSweep(input: SweepInput): PlannedNotification[] {
   if (!isWithinWorkingHours(now, calendar, policy)) return [];
   const today = londonDateOf(now);
   const people = peopleOn(input.staff, today);
-  const digestsDue = now.getTime() >= digestInstant(today, policy).getTime();
+  const digestTime = now.getTime() >= digestInstant(today, policy).getTime();
+  const digestsDue = digestTime && input.includeDigests !== false;
   const day = { today, horizon: digestHorizonEnd(today, calendar, policy), people };
   const book = new DigestBook();
   const out: PlannedNotification[] = [];
@@ -38,7 +39,7 @@ export function planSweep(input: SweepInput): PlannedNotification[] {
     if (digestsDue) addCaseToDigests(book, c, escalatedNow, day);
   }
   if (digestsDue) out.push(...book.notifications(today, people, input.reachable));
-  if (digestsDue && input.includeTeamDigests && policy.reminders.teamDigest.enabled && isTeamDigestDay(today, calendar)) {
+  if (digestTime && input.includeTeamDigests && policy.reminders.teamDigest.enabled && isTeamDigestDay(today, calendar)) {
     out.push(...planTeamDigests(input.cases, input.staff, today, people));
   }
   return out.sort((a, b) => TYPE_ORDER[a.type] - TYPE_ORDER[b.type] || (a.dedupeKey < b.dedupeKey ? -1 : a.dedupeKey > b.dedupeKey ? 1 : 0));

@@ -110,6 +110,37 @@ export function cachedSnapshotOf(s: CaseSnapshot, policy: Policy): CachedSnapsho
   return out;
 }
 
+/** An open obligation as stored: kind, from, due, rule, latest, and flags (1 provisional, 2 escalated). */
+type ObligationRow = [ObligationKind, LocalDate, LocalDate, keyof ObligationRules, LocalDate | null, number];
+/** A snapshot as stored: status, lead professional, manager, points, allocated on, the CAF awaiting (id, day), the open obligations. */
+type SnapshotRow = [CachedSnapshot['status'], string, string, number, LocalDate, string | null, LocalDate | null, ObligationRow[]];
+
+/**
+ * What is kept of a case as the text stored: a row of values, not an object of named fields, for a
+ * morning sweep reads some tens of thousands of them and every byte is sent and parsed. One line
+ * (JSON has no line breaks of its own).
+ */
+export function snapshotText(s: CachedSnapshot): string {
+  const obligations = s.obligations.map((o): ObligationRow => [o.kind, o.from, o.due, o.rule, o.latest ?? null, (o.provisional ? 1 : 0) | (o.escalated ? 2 : 0)]);
+  const row: SnapshotRow = [s.status, s.leadProfessional, s.manager, s.caseloadPoints, s.allocatedOn, s.cafAwaiting?.id ?? null, s.cafAwaiting?.on ?? null, obligations];
+  return JSON.stringify(row);
+}
+
+/** What `snapshotText` wrote. */
+export function snapshotOfText(text: string): CachedSnapshot {
+  const [status, leadProfessional, manager, caseloadPoints, allocatedOn, cafId, cafOn, rows] = JSON.parse(text) as SnapshotRow;
+  const obligations = rows.map(([kind, from, due, rule, latest, flags]): CachedObligation => {
+    const o: CachedObligation = { kind, from, due, rule };
+    if (latest !== null) o.latest = latest;
+    if (flags & 1) o.provisional = true;
+    if (flags & 2) o.escalated = true;
+    return o;
+  });
+  const out: CachedSnapshot = { status, leadProfessional, manager, caseloadPoints, allocatedOn, obligations };
+  if (cafId !== null && cafOn !== null) out.cafAwaiting = { id: cafId, on: cafOn };
+  return out;
+}
+
 const NONE: ReadonlySet<string> = new Set();
 const NO_SNOOZES: ReadonlyMap<string, LocalDate> = new Map();
 
@@ -136,8 +167,8 @@ export function snapshotFromCache(
   return { caseId: head.caseId, reference: head.reference, version: head.version, state, obligations: open, escalated: escalated ?? NONE, snoozed: snoozed ?? NO_SNOOZES };
 }
 
-/** Bumped when what is kept, or how it is read, changes meaning. */
-const SNAPSHOT_FORMAT = 1;
+/** Bumped when what is kept, or how it is read, changes meaning (2: kept as rows of values, `snapshotText`). */
+const SNAPSHOT_FORMAT = 2;
 /** The years whose bank holidays and closures the rules key covers (the policy's own closure days are in it whatever their year). */
 const CALENDAR_YEARS = { from: '2020-01-01' as LocalDate, to: '2035-12-31' as LocalDate };
 

@@ -8,9 +8,11 @@ import type { Policy } from '../policy';
 import type { StaffMember } from '../staff';
 import { CaseLog, CaseRecord, createCaseLog, IdempotencyConflictError, VersionConflictError } from '../storage/caseLog';
 import type { Database } from '../storage/database';
-import { inChunks, NextTime, ReminderStore, SnapshotToKeep } from '../storage/reminderStore';
-import { CaseSnapshot, nextReminderAt, PlannedNotification, planSweep } from './plan';
+import { DueCase, inChunks, NextTime, ReminderStore, SnapshotToKeep } from '../storage/reminderStore';
+import { ReminderTimes, reminderTimesOf } from './nextReminder';
+import { CaseSnapshot, PlannedNotification, planSweep } from './plan';
 import { digestInstant, isTeamDigestDay, isWithinWorkingHours } from './schedule';
+import { reminderPayload } from './reminderPayload';
 import { CachedSnapshot, cachedSnapshotOf, SnapshotValidity, snapshotFromCache, snapshotRulesOf, validityOf } from './snapshotCache';
 
 /**
@@ -62,50 +64,76 @@ export function snapshotOf(record: CaseRecord, policy: Policy, calendar: Working
 export async function sweepReminders(ctx: SweepContext, options: SweepOptions): Promise<SweepResult> {
   const { now } = options;
   const holder = options.holder ?? `sweep:${process.pid}`;
-  let lease: Awaited<ReturnType<ReminderStore['takeLease']>> = { lastSweptAt: null, teamDigestOn: null };
-  if (!options.dryRun) {
-    lease = await ctx.store.takeLease(holder);
-    if (!lease) return { planned: [], casesRead: 0, casesFolded: 0, skipped: 'another sweep is running' };
-  }
-  let teamDigestPlanned: LocalDate | undefined;
+  // A dry run takes no lease, but reads what the sweeps before planned, so that it shows what a sweep would send now.
+  const before = options.dryRun ? await ctx.store.lastSweeps() : await ctx.store.takeLease(holder);
+  if (!before) return { planned: [], casesRead: 0, casesFolded: 0, skipped: 'another sweep is running' };
+  const planned: { digestOn?: LocalDate; teamDigestOn?: LocalDate } = {};
   try {
     const today = londonDateOf(now);
-    const working = isWithinWorkingHours(now, ctx.calendar, ctx.policy);
+    const digestTime = isWithinWorkingHours(now, ctx.calendar, ctx.policy) && now >= digestInstant(today, ctx.policy);
+    // The day's digests, once: by the first sweep from the digest time (later, if the server was down then).
+    const digests = digestTime && before.digestOn !== today;
     // The weekly team digests read every open case, once, on the first working day of the week.
-    const teamDigests = working && ctx.policy.reminders.teamDigest.enabled && isTeamDigestDay(today, ctx.calendar) && now >= digestInstant(today, ctx.policy) && lease.teamDigestOn !== today;
-    const ids = teamDigests ? await ctx.store.openCases() : await ctx.store.dueCases(now);
+    const teamDigests = digestTime && ctx.policy.reminders.teamDigest.enabled && isTeamDigestDay(today, ctx.calendar) && before.teamDigestOn !== today;
+    const due = teamDigests ? await ctx.store.openCases() : await ctx.store.dueCases(now, digests ? today : undefined);
+    const done = () => {
+      if (digests) planned.digestOn = today;
+      if (teamDigests) planned.teamDigestOn = today;
+    };
     // Between digest times nothing is due: the sweep ends here, having read one index.
-    if (ids.length === 0) return { planned: [], casesRead: 0, casesFolded: 0 };
+    if (due.length === 0) {
+      done();
+      return { planned: [], casesRead: 0, casesFolded: 0 };
+    }
     const rules = snapshotRulesOf(ctx.policy, ctx.calendar);
-    const cases = await readCases(ctx, ids, today, rules, !options.dryRun);
+    const cases = await readCases(ctx, due.map((d) => d.caseId), today, rules, !options.dryRun);
     const snapshots = cases.map((c) => c.snapshot);
     const read = { casesRead: cases.length, casesFolded: cases.filter((c) => c.folded).length };
-    const plan = planSweep({ now, policy: ctx.policy, calendar: ctx.calendar, staff: await ctx.staff(), reachable: await ctx.store.reachableStaff(), cases: snapshots, includeTeamDigests: teamDigests });
+    const plan = planSweep({ now, policy: ctx.policy, calendar: ctx.calendar, staff: await ctx.staff(), reachable: await ctx.store.reachableStaff(), cases: snapshots, includeDigests: digests, includeTeamDigests: teamDigests });
     if (options.dryRun) return { planned: plan, ...read };
     // The digests are written while the escalations are, and while each case's next time is worked out.
-    const digests = queueDigests(ctx, plan);
+    const queuing = queueDigests(ctx, plan);
     let queued: Set<string>;
     let next: NextTime[];
     try {
       queued = await queueEscalations(ctx, plan, cases, holder);
-      // From this sweep's instant (everything owed by now is planned), with what to keep of each case.
-      next = cases.map(({ snapshot: s, validity, toKeep }) => ({
-        caseId: s.caseId,
-        version: s.version,
-        at: s.state.status === 'closed' ? null : nextReminderAt(s, now, ctx.calendar, ctx.policy),
-        ...(toKeep ? { keep: { validity, snapshot: toKeep } } : {}),
-      }));
+      next = nextTimes(cases, due, now, today, ctx);
     } finally {
-      await digests.catch(() => undefined);
+      await queuing.catch(() => undefined);
     }
-    for (const key of await digests) queued.add(key);
-    if (teamDigests) teamDigestPlanned = today;
+    for (const key of await queuing) queued.add(key);
     // Only once all is queued: a sweep cut short leaves its cases due, to be planned again (once, by their dedupe keys).
     await ctx.store.setNext(next, rules);
+    done();
     return { planned: plan.filter((n) => queued.has(n.dedupeKey)), ...read };
   } finally {
-    if (!options.dryRun) await ctx.store.releaseLease(holder, now, teamDigestPlanned);
+    if (!options.dryRun) await ctx.store.releaseLease(holder, now, planned);
   }
+}
+
+/**
+ * When each case read next matters, from this sweep's instant (everything owed by now is planned),
+ * with what to keep of it: only where that differs from what the case has, so that the many cases
+ * in every morning's digests are not written again every morning. A case this sweep escalated, or
+ * that changed since it was last worked out, is always written.
+ */
+function nextTimes(cases: readonly SweptCase[], due: readonly DueCase[], now: Date, today: LocalDate, ctx: SweepContext): NextTime[] {
+  const had = new Map(due.map((d) => [d.caseId, d]));
+  const out: NextTime[] = [];
+  for (const { snapshot: s, validity, toKeep, escalated } of cases) {
+    const times = reminderTimesOf(s, now, ctx.calendar, ctx.policy);
+    const before = had.get(s.caseId);
+    if (!escalated && before?.known && sameTimes(before, times, today)) continue;
+    out.push({ caseId: s.caseId, version: s.version, ...times, ...(toKeep ? { keep: { validity, snapshot: toKeep } } : {}) });
+  }
+  return out;
+}
+
+/** Whether a case's times say the same to every sweep from `today` on: two digest days up to today do (the case is listed from each on). */
+function sameTimes(a: ReminderTimes, b: ReminderTimes, today: LocalDate): boolean {
+  if ((a.at?.getTime() ?? null) !== (b.at?.getTime() ?? null)) return false;
+  if (a.digestOn === b.digestOn) return true;
+  return a.digestOn !== null && b.digestOn !== null && a.digestOn <= today && b.digestOn <= today;
 }
 
 /** A case as a sweep reads it, and what to keep of it for the sweeps after. */
@@ -115,6 +143,8 @@ interface SweptCase {
   validity: SnapshotValidity;
   /** Worked out from its events (nothing kept held). */
   folded: boolean;
+  /** Escalated by this sweep: at a new version, its times to be written whatever they are. */
+  escalated?: true;
   /** What to keep of it with its next time: set when this sweep escalated it (what was kept before is of its version before). */
   toKeep?: CachedSnapshot;
 }
@@ -190,6 +220,7 @@ async function queueEscalations(ctx: SweepContext, plan: PlannedNotification[], 
       s.escalated = new Set([...s.escalated, n.items[0].obligationId]);
       // The `escalated` event is dated today: what is kept holds from today.
       if (swept.validity.from === null || swept.validity.from < n.day) swept.validity = { ...swept.validity, from: n.day };
+      swept.escalated = true;
       swept.toKeep = cachedSnapshotOf(s, ctx.policy) ?? undefined;
     }
     return [];
@@ -202,9 +233,9 @@ function queueDigests(ctx: SweepContext, plan: PlannedNotification[]): Promise<S
   return enqueueMany(ctx.db, plan.filter((n) => n.type !== 'escalation').map(reminderMessage));
 }
 
-/** A notification as the outbox holds it: the plan, with case references and ids, never a family's name. */
+/** A notification as the outbox holds it: the plan, compactly (src/reminders/reminderPayload.ts), with case references and ids, never a family's name. */
 function reminderMessage(n: PlannedNotification) {
-  return { kind: REMINDER_KIND, recipient: { staffId: n.recipient }, ...(n.type === 'escalation' ? { caseId: n.items[0].caseId } : {}), payload: { ...n } as unknown as Record<string, unknown>, dedupeKey: n.dedupeKey };
+  return { kind: REMINDER_KIND, recipient: { staffId: n.recipient }, ...(n.type === 'escalation' ? { caseId: n.items[0].caseId } : {}), payload: reminderPayload(n) as unknown as Record<string, unknown>, dedupeKey: n.dedupeKey };
 }
 
 interface EscalationOutcome {

@@ -36,6 +36,8 @@ export interface SweepInput {
   /** Staff ids that have a conversation with the bot (can be reached in Teams). */
   reachable: ReadonlySet<string>;
   cases: readonly CaseSnapshot[];
+  /** Whether this sweep plans the daily digests (from the digest time on): false once a sweep before planned the day's. Default true. */
+  includeDigests?: boolean;
   /**
    * Whether this sweep should include the weekly team digests (the sweep passes all open cases
    * then). They are planned only on a team digest day (`isTeamDigestDay`), from the digest time on.

@@ -1,5 +1,5 @@
 import { LocalDate } from '../localDate';
-import type { CachedSnapshot, SnapshotValidity } from '../reminders/snapshotCache';
+import { CachedSnapshot, snapshotOfText, snapshotText, SnapshotValidity } from '../reminders/snapshotCache';
 import { createConversationStore } from './conversations';
 import { Database } from './database';
 
@@ -62,44 +62,94 @@ export interface SnapshotToKeep {
   snapshot: CachedSnapshot;
 }
 
-/** When a case next matters, from the sweep that read it at `version`; with `keep`, the snapshot to keep of it. */
+/** When a case next matters (src/reminders/nextReminder.ts `reminderTimesOf`), from the sweep that read it at `version`; with `keep`, the snapshot to keep of it. */
 export interface NextTime {
   caseId: string;
   version: number;
+  /** Its next escalation; null: none will fall due. */
   at: Date | null;
+  /** The first working day whose digest lists it; null: none will. */
+  digestOn: LocalDate | null;
   keep?: { validity: SnapshotValidity; snapshot: CachedSnapshot };
 }
 
+/** What the sweeps before planned: when the last ran, and the last days whose team digests and daily digests were planned. */
+export interface SweepRecord {
+  lastSweptAt: Date | null;
+  teamDigestOn: LocalDate | null;
+  digestOn: LocalDate | null;
+}
+type SweepRow = { last_swept_at: string | null; team_digest_on: string | null; digest_on: string | null };
+const sweepRecordOf = (row: SweepRow): SweepRecord => ({
+  lastSweptAt: row.last_swept_at ? new Date(row.last_swept_at) : null,
+  teamDigestOn: (row.team_digest_on as LocalDate | null) ?? null,
+  digestOn: (row.digest_on as LocalDate | null) ?? null,
+});
+
+/** A case a sweep reads, with the times it has now (a case changed since the last sweep has `-infinity`; one never worked out, no times). */
+export interface DueCase {
+  caseId: string;
+  at: Date | null;
+  digestOn: LocalDate | null;
+  /** Whether it has been worked out since it last changed. */
+  known: boolean;
+}
+/** A case's times as read: `next_ms` in milliseconds since the epoch, ±Infinity for the infinities, null for no row. */
+type TimesRow = { case_id: string; next_ms: number | string | null; digest_on: string | null };
+function dueCaseOf(r: TimesRow): DueCase {
+  const ms = r.next_ms === null ? null : Number(r.next_ms);
+  const known = ms !== null && ms !== -Infinity;
+  return { caseId: r.case_id, at: known && ms !== Infinity ? new Date(ms) : null, digestOn: (r.digest_on as LocalDate | null) ?? null, known };
+}
+const TIMES = `(extract(epoch FROM next_at) * 1000)::float8 AS next_ms, digest_on::text`;
+
 export function createReminderStore(db: Database) {
   return {
-    /** Takes the sweep lease for `holder`, or null while another holds it; with when the last sweep ran and the last team digest day. */
-    async takeLease(holder: string, leaseMs = SWEEP_LEASE_MS): Promise<{ lastSweptAt: Date | null; teamDigestOn: LocalDate | null } | null> {
-      const [row] = await db.query<{ last_swept_at: string | null; team_digest_on: string | null }>(
+    /** Takes the sweep lease for `holder`, or null while another holds it; with what the sweeps before planned. */
+    async takeLease(holder: string, leaseMs = SWEEP_LEASE_MS): Promise<SweepRecord | null> {
+      const [row] = await db.query<SweepRow>(
         `UPDATE scheduler_runs SET locked_by = $1, locked_until = now() + ($2::int * interval '1 millisecond')
           WHERE name = 'reminders' AND (locked_until IS NULL OR locked_until < now() OR locked_by = $1)
-          RETURNING last_swept_at, team_digest_on::text`,
+          RETURNING last_swept_at, team_digest_on::text, digest_on::text`,
         [holder, leaseMs],
       );
-      if (!row) return null;
-      return { lastSweptAt: row.last_swept_at ? new Date(row.last_swept_at) : null, teamDigestOn: (row.team_digest_on as LocalDate | null) ?? null };
+      return row ? sweepRecordOf(row) : null;
     },
-    /** Gives the lease back, recording the sweep's instant (and the team digest day, when it planned them). */
-    async releaseLease(holder: string, sweptAt: Date | null, teamDigestOn?: LocalDate): Promise<void> {
+    /** What the sweeps before planned, without taking the lease (a dry run reads it). */
+    async lastSweeps(): Promise<SweepRecord> {
+      const [row] = await db.query<SweepRow>(`SELECT last_swept_at, team_digest_on::text, digest_on::text FROM scheduler_runs WHERE name = 'reminders'`);
+      return row ? sweepRecordOf(row) : { lastSweptAt: null, teamDigestOn: null, digestOn: null };
+    },
+    /** Gives the lease back, recording the sweep's instant (and the day whose digests, or team digests, it planned). */
+    async releaseLease(holder: string, sweptAt: Date | null, planned: { teamDigestOn?: LocalDate; digestOn?: LocalDate } = {}): Promise<void> {
       await db.query(
         `UPDATE scheduler_runs SET locked_by = NULL, locked_until = NULL,
                 last_swept_at = CASE WHEN $2::timestamptz IS NULL THEN last_swept_at ELSE GREATEST(COALESCE(last_swept_at, $2::timestamptz), $2::timestamptz) END,
-                team_digest_on = COALESCE($3::date, team_digest_on)
+                team_digest_on = COALESCE($3::date, team_digest_on),
+                digest_on = GREATEST(digest_on, $4::date)
           WHERE name = 'reminders' AND locked_by = $1`,
-        [holder, sweptAt?.toISOString() ?? null, teamDigestOn ?? null],
+        [holder, sweptAt?.toISOString() ?? null, planned.teamDigestOn ?? null, planned.digestOn ?? null],
       );
     },
-    /** The cases whose next reminder or escalation falls at or before `now` (or that changed since the last sweep). */
-    async dueCases(now: Date): Promise<string[]> {
-      return (await db.query<{ case_id: string }>('SELECT case_id FROM case_reminders WHERE next_at <= $1::timestamptz ORDER BY case_id', [now.toISOString()])).map((r) => r.case_id);
+    /**
+     * The cases whose next escalation falls at or before `now`, or that changed since the last
+     * sweep; with `digestDay`, also those its digest lists. With the times each case has now.
+     */
+    async dueCases(now: Date, digestDay?: LocalDate): Promise<DueCase[]> {
+      const rows = await db.query<TimesRow>(
+        `SELECT case_id, ${TIMES} FROM case_reminders
+          WHERE next_at <= $1::timestamptz OR digest_on <= $2::date ORDER BY case_id`,
+        [now.toISOString(), digestDay ?? null],
+      );
+      return rows.map(dueCaseOf);
     },
-    /** Every case not closed (the weekly team digest reads them all). */
-    async openCases(): Promise<string[]> {
-      return (await db.query<{ id: string }>(`SELECT id FROM cases WHERE status <> 'closed' ORDER BY id`)).map((r) => r.id);
+    /** Every case not closed (the weekly team digest reads them all), with the times each has now. */
+    async openCases(): Promise<DueCase[]> {
+      const rows = await db.query<TimesRow>(
+        `SELECT c.id AS case_id, ${TIMES} FROM cases c LEFT JOIN case_reminders r ON r.case_id = c.id
+          WHERE c.status <> 'closed' ORDER BY c.id`,
+      );
+      return rows.map(dueCaseOf);
     },
     /**
      * The kept snapshots of these cases that a sweep on `day` under `rules` may use: the case still
@@ -117,7 +167,7 @@ export function createReminderStore(db: Database) {
       );
       const out = new Map<string, KeptSnapshot>();
       for (const r of rows) {
-        out.set(r.case_id, { reference: r.reference, version: r.version, validity: { from: r.valid_from as LocalDate | null, until: r.valid_until as LocalDate | null }, snapshot: JSON.parse(r.snapshot) as CachedSnapshot });
+        out.set(r.case_id, { reference: r.reference, version: r.version, validity: { from: r.valid_from as LocalDate | null, until: r.valid_until as LocalDate | null }, snapshot: snapshotOfText(r.snapshot) });
       }
       return out;
     },
@@ -143,7 +193,7 @@ export function createReminderStore(db: Database) {
           chunk.map((k) => k.validity.from),
           chunk.map((k) => k.validity.until),
           // JSON has no line breaks of its own: one line a case.
-          chunk.map((k) => JSON.stringify(k.snapshot)).join('\n'),
+          chunk.map((k) => snapshotText(k.snapshot)).join('\n'),
           rules,
         ];
         return againOnDeadlock(() => db.query(sql, params));
@@ -156,13 +206,13 @@ export function createReminderStore(db: Database) {
      * `keep` sends them.
      */
     async setNext(next: readonly NextTime[], rules?: string): Promise<void> {
-      const sql = `WITH n AS (SELECT u.case_id, u.version, u.next_at, u.valid_from, u.valid_until, NULLIF(s.snapshot, '') AS snapshot
-                     FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::date[], $5::date[]) WITH ORDINALITY AS u(case_id, version, next_at, valid_from, valid_until, line)
-                     LEFT JOIN string_to_table($6::text, E'\\n') WITH ORDINALITY AS s(snapshot, line) ON s.line = u.line
+      const sql = `WITH n AS (SELECT u.case_id, u.version, u.next_at, u.digest_on, u.valid_from, u.valid_until, NULLIF(s.snapshot, '') AS snapshot
+                     FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::date[], $5::date[], $6::date[]) WITH ORDINALITY AS u(case_id, version, next_at, digest_on, valid_from, valid_until, line)
+                     LEFT JOIN string_to_table($7::text, E'\\n') WITH ORDINALITY AS s(snapshot, line) ON s.line = u.line
                      JOIN cases c ON c.id = u.case_id AND c.version = u.version),
-             timed AS (UPDATE case_reminders r SET next_at = n.next_at, updated_at = now() FROM n WHERE r.case_id = n.case_id)
+             timed AS (UPDATE case_reminders r SET next_at = n.next_at, digest_on = n.digest_on, updated_at = now() FROM n WHERE r.case_id = n.case_id)
         INSERT INTO reminder_snapshots (case_id, version, rules, valid_from, valid_until, snapshot)
-        SELECT case_id, version, $7, valid_from, valid_until, snapshot FROM n WHERE snapshot IS NOT NULL
+        SELECT case_id, version, $8, valid_from, valid_until, snapshot FROM n WHERE snapshot IS NOT NULL
         ON CONFLICT (case_id) DO UPDATE SET version = EXCLUDED.version, rules = EXCLUDED.rules, valid_from = EXCLUDED.valid_from,
                valid_until = EXCLUDED.valid_until, snapshot = EXCLUDED.snapshot, updated_at = now()
          WHERE reminder_snapshots.version <= EXCLUDED.version`;
@@ -172,10 +222,11 @@ export function createReminderStore(db: Database) {
           chunk.map((n) => n.caseId),
           chunk.map((n) => n.version),
           chunk.map((n) => (n.at ? n.at.toISOString() : 'infinity')),
+          chunk.map((n) => n.digestOn ?? null),
           chunk.map((n) => n.keep?.validity.from ?? null),
           chunk.map((n) => n.keep?.validity.until ?? null),
           // JSON has no line breaks of its own: one line a case, empty where nothing is kept.
-          chunk.map((n) => (n.keep ? JSON.stringify(n.keep.snapshot) : '')).join('\n'),
+          chunk.map((n) => (n.keep ? snapshotText(n.keep.snapshot) : '')).join('\n'),
           rules ?? null,
         ];
         return againOnDeadlock(() => db.query(sql, params));

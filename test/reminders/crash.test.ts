@@ -4,6 +4,7 @@ import { Caseload, loadCaseload, reminderCaseload, sweepContext } from '../../be
 import { LocalDate } from '../../src/localDate';
 import { reminderInstant } from '../../src/reminderTime';
 import { PlannedNotification } from '../../src/reminders/plan';
+import { plannedFromPayload } from '../../src/reminders/reminderPayload';
 import { SweepContext, sweepReminders } from '../../src/reminders/sweep';
 import { SWEEP_LEASE_MS } from '../../src/storage/reminderStore';
 import { serverDatabase, TestDatabase } from '../helpers/database';
@@ -142,7 +143,7 @@ function caseloadRig(caseload: () => Caseload) {
 
 /** The reminders in the outbox, and the sweeps' `escalated` events (not the imported ones), for the checks. */
 async function queued(t: TestDatabase) {
-  const rows = await t.db.query<{ id: number; dedupe_key: string; case_id: string | null; payload: PlannedNotification }>(`SELECT id, dedupe_key, case_id, payload FROM outbox WHERE kind = 'reminder' ORDER BY id`);
+  const rows = (await t.db.query<{ id: number; dedupe_key: string; case_id: string | null; payload: Record<string, unknown> }>(`SELECT id, dedupe_key, case_id, payload FROM outbox WHERE kind = 'reminder' ORDER BY id`)).map((r) => ({ ...r, payload: plannedFromPayload(r.payload) }));
   const escalated = await t.db.query<{ case_id: string; obligation: string; n: number; swept: number }>(
     `SELECT case_id, data->>'obligation' AS obligation, count(*)::int AS n, count(*) FILTER (WHERE imported_by IS NULL)::int AS swept
        FROM case_events WHERE type = 'escalated' GROUP BY 1, 2`,
@@ -330,7 +331,7 @@ describe('two sweepers on one PostgreSQL at the same instant', () => {
       // Neither queued what the other did, and what they say they queued is what is new in the outbox.
       expect(fromA.planned.filter((k) => fromB.planned.includes(k))).toEqual([]);
       const together = [...fromA.planned, ...fromB.planned];
-      const added = await rig.main.db.query<{ dedupe_key: string; payload: PlannedNotification }>(`SELECT dedupe_key, payload FROM outbox WHERE id > $1 AND kind = 'reminder'`, [lastId]);
+      const added = (await rig.main.db.query<{ dedupe_key: string; payload: Record<string, unknown> }>(`SELECT dedupe_key, payload FROM outbox WHERE id > $1 AND kind = 'reminder'`, [lastId])).map((r) => ({ ...r, payload: plannedFromPayload(r.payload) }));
       expect(sorted(added.map((r) => r.dedupe_key))).toEqual(sorted(together));
       // Kept apart by the lease, they queue exactly what one sweep queues on the copy (or, if the
       // second came only once the first had finished, what two sweeps one after the other queue).

@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import { londonDateOf } from '../../src/localDate';
 import { OBLIGATION_KINDS } from '../../src/obligations';
 import { DEFAULT_POLICY_FILE, Policy, validatePolicy } from '../../src/policy';
+import { reminderTimesOf } from '../../src/reminders/nextReminder';
 import { CaseSnapshot, nextReminderAt, PlannedNotification } from '../../src/reminders/plan';
+import { digestInstant, isWithinWorkingHours } from '../../src/reminders/schedule';
 import { at, calendar, instants, policy, snapshot, STAFF, sweep } from './fixtures';
 
 const VISIT = { childSeen: true, consentForm: true, medicalForm: true, homeChecked: true };
@@ -111,6 +113,37 @@ describe('nextReminderAt: when a case next matters to a sweep', () => {
       };
       const eager = run(false);
       expect(eager.size).toBeGreaterThan(0);
+      expect(run(true)).toEqual(eager);
+    });
+
+    test(`the times a case keeps: read when its escalation comes, or by the day's digest sweep once it is listed, it is planned as if read at every sweep: ${s.name}`, () => {
+      // The scheduler as it runs: the day's digests planned once, by the first sweep from the digest
+      // time; each sweep reads a case when its escalation time has come, or when it plans the
+      // day's digests and the case is listed by then. Its times are written only when they say
+      // something new (two digest days up to today say the same), so a listed case keeps its day.
+      const run = (lazy: boolean) => {
+        let c = s.c;
+        let times = reminderTimesOf(c, new Date(grid[0].getTime() - 1), calendar, p);
+        let digestsOn: string | null = null;
+        const first = new Map<string, string>();
+        for (const t of grid) {
+          const day = londonDateOf(t);
+          const digests = digestsOn !== day && t.getTime() >= digestInstant(day, p).getTime() && isWithinWorkingHours(t, calendar, p);
+          const due = (times.at !== null && times.at.getTime() <= t.getTime()) || (digests && times.digestOn !== null && times.digestOn <= day);
+          if (digests) digestsOn = day;
+          if (lazy && !due) continue;
+          for (const n of sweep(t, [c], { ...options, includeDigests: digests })) {
+            if (!first.has(n.dedupeKey)) first.set(n.dedupeKey, t.toISOString());
+            if (n.type === 'escalation') c = { ...c, escalated: new Set([...c.escalated, n.items[0].obligationId]) };
+          }
+          const next = reminderTimesOf(c, t, calendar, p);
+          const same = (next.at?.getTime() ?? null) === (times.at?.getTime() ?? null) && (next.digestOn === times.digestOn || (next.digestOn !== null && times.digestOn !== null && next.digestOn <= day && times.digestOn <= day));
+          if (!same) times = next;
+        }
+        return first;
+      };
+      const eager = run(false);
+      expect([...eager.keys()].some((k) => k.startsWith('digest:'))).toBe(true);
       expect(run(true)).toEqual(eager);
     });
   }

@@ -4,6 +4,7 @@ import { LocalDate } from '../../src/localDate';
 import { loadPolicy } from '../../src/policy';
 import { reminderInstant } from '../../src/reminderTime';
 import { PlannedNotification } from '../../src/reminders/plan';
+import { plannedFromPayload } from '../../src/reminders/reminderPayload';
 import { sweepReminders, SweepContext } from '../../src/reminders/sweep';
 import { createCaseLog } from '../../src/storage/caseLog';
 import { createConversationStore } from '../../src/storage/conversations';
@@ -36,7 +37,8 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
   afterAll(async () => t?.dispose());
 
   const input = allocationInput;
-  const outbox = async () => t.db.query<{ kind: string; dedupe_key: string; recipient_staff_id: string; payload: PlannedNotification; status: string }>(`SELECT kind, dedupe_key, recipient_staff_id, payload, status FROM outbox WHERE kind = 'reminder' ORDER BY id`);
+  const outbox = async () =>
+    (await t.db.query<{ kind: string; dedupe_key: string; recipient_staff_id: string; payload: Record<string, unknown>; status: string }>(`SELECT kind, dedupe_key, recipient_staff_id, payload, status FROM outbox WHERE kind = 'reminder' ORDER BY id`)).map((r) => ({ ...r, payload: plannedFromPayload(r.payload) }));
   const itemsOf = (p: PlannedNotification) => p.items.map((i) => `${i.case} ${i.obligation} ${i.status}`);
 
   test('the digest at 08:30, the escalation the next working morning; a second sweep at the same instant plans nothing; a dry run changes nothing', async () => {
@@ -115,6 +117,35 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     expect(wednesday.planned.filter((p) => p.type === 'escalation').map((p) => p.dedupeKey)).toEqual([`escalation:${second.caseId}:telephone-contact:2027-02-05`]);
     expect((await outbox()).filter((r) => r.dedupe_key === key)).toHaveLength(1);
     expect((await ctx.caseLog.read(second.caseId, { actor: 'test' })).events.filter((e) => e.type === 'escalated')).toHaveLength(1);
+  });
+
+  test('a case listed in the digests day after day is read each morning but its times are not written again; the day\'s digests are planned once, and a dry run after them shows none', async () => {
+    today = '2027-03-01' as LocalDate; // Monday
+    const record = await allocateCase(ctx, MORGAN, input({ leadProfessional: ALEX.id }));
+    await recordWork(ctx, ALEX, record.caseId, 'telephone-contact', { date: '2027-03-01' });
+    const times = async () => (await t.db.query<{ digest_on: string | null; updated_at: string }>('SELECT digest_on::text, updated_at::text FROM case_reminders WHERE case_id = $1', [record.caseId]))[0];
+    const recording = async (day: string) => {
+      const planned = (await sweepReminders(sweep, { now: at(day, '08:30') })).planned.find((p) => p.type === 'digest' && p.recipient === ALEX.id);
+      return planned ? itemsOf(planned).filter((i) => i.startsWith(`${record.reference} case-recording`)) : [];
+    };
+    // Tuesday: the case recording (due Wednesday, 2 working days after the contact) is listed, and its first digest day kept.
+    expect(await recording('2027-03-02')).toEqual([`${record.reference} case-recording upcoming`]);
+    const kept = await times();
+    expect(kept.digest_on).toBe('2027-03-02');
+    // Later that day the digests are not planned again, nor shown by a dry run: they went this morning.
+    expect((await sweepReminders(sweep, { now: at('2027-03-02', '11:00') })).planned).toEqual([]);
+    expect((await sweepReminders(sweep, { now: at('2027-03-02', '11:00'), dryRun: true })).planned).toEqual([]);
+    // Wednesday and Thursday: listed again (due, then overdue: the recording is not escalated), its times untouched.
+    expect(await recording('2027-03-03')).toEqual([`${record.reference} case-recording due-today`]);
+    expect(await times()).toEqual(kept);
+    expect(await recording('2027-03-04')).toEqual([`${record.reference} case-recording overdue`]);
+    expect(await times()).toEqual(kept);
+    // The record brought up to date: the case changed, is worked out again at the next sweep, and is no longer listed for it.
+    today = '2027-03-04' as LocalDate;
+    await recordWork(ctx, ALEX, record.caseId, 'case-recorded', { date: '2027-03-04' });
+    await sweepReminders(sweep, { now: at('2027-03-04', '11:00') });
+    expect((await times()).updated_at).not.toBe(kept.updated_at);
+    expect(await recording('2027-03-05')).toEqual([]);
   });
 
   test('a sweep that finds the lease held by a live sweeper does nothing', async () => {

@@ -5,6 +5,7 @@ import caseImport from './004_case_import';
 import reminders from './005_reminders';
 import reminderCache from './006_reminder_cache';
 import tafMeetings from './007_taf_meetings';
+import reminderDigestDay from './008_reminder_digest_day';
 
 export interface Migration {
   version: number;
@@ -13,4 +14,4 @@ export interface Migration {
 }
 
 /** Every migration, in the order they apply. A migration once released is never edited: add the next one. */
-export const MIGRATIONS: readonly Migration[] = [caseLog, staffAndBot, delivery, caseImport, reminders, reminderCache, tafMeetings];
+export const MIGRATIONS: readonly Migration[] = [caseLog, staffAndBot, delivery, caseImport, reminders, reminderCache, tafMeetings, reminderDigestDay];
