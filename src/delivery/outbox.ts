@@ -116,14 +116,16 @@ export async function enqueue(tx: Database, message: NewMessage): Promise<number
 }
 
 /**
- * Queues many messages at once (a scheduler's digests), a few thousand a statement; a message
- * whose dedupe key is already queued is skipped. Returns the dedupe keys newly queued.
+ * Queues many messages at once (a scheduler's digests), a few thousand a statement, `atOnce`
+ * statements at a time (only where `db` is not a transaction); a message whose dedupe key is
+ * already queued is skipped. Returns the dedupe keys newly queued.
  */
-export async function enqueueMany(db: Database, messages: readonly NewMessage[]): Promise<Set<string>> {
+export async function enqueueMany(db: Database, messages: readonly NewMessage[], options: { atOnce?: number } = {}): Promise<Set<string>> {
   const queued = new Set<string>();
-  for (let from = 0; from < messages.length; from += 2000) {
-    const chunk = messages.slice(from, from + 2000);
-    const recipient = (m: NewMessage, key: 'staffId' | 'conversationId') => (m.recipient && key in m.recipient ? (m.recipient as Record<string, string>)[key] : null);
+  const chunks: NewMessage[][] = [];
+  for (let from = 0; from < messages.length; from += 2000) chunks.push(messages.slice(from, from + 2000));
+  const recipient = (m: NewMessage, key: 'staffId' | 'conversationId') => (m.recipient && key in m.recipient ? (m.recipient as Record<string, string>)[key] : null);
+  const insert = async (chunk: NewMessage[]) => {
     // The payloads go as one text of lines, each parsed once by the server, not inside one JSON
     // document of the whole chunk parsed and then taken apart (JSON has no line breaks of its own).
     const inserted = await db.query<{ dedupe_key: string | null }>(
@@ -144,7 +146,14 @@ export async function enqueueMany(db: Database, messages: readonly NewMessage[])
       ],
     );
     for (const r of inserted) if (r.dedupe_key) queued.add(r.dedupe_key);
-  }
+  };
+  // Several chunks at once only outside a transaction (a transaction is one connection), on the caller's word.
+  const atOnce = Math.max(1, options.atOnce ?? 1);
+  let next = 0;
+  const worker = async () => {
+    for (let i = next++; i < chunks.length; i = next++) await insert(chunks[i]);
+  };
+  await Promise.all(Array.from({ length: Math.min(atOnce, chunks.length) }, worker));
   return queued;
 }
 

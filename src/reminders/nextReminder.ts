@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { WorkingDayCalendar } from '../calendar';
 import { LocalDate, londonDateOf } from '../localDate';
 import { deadlineOf, Obligation } from '../obligations';
@@ -55,6 +56,15 @@ export function reminderTimesOf(c: CaseSnapshot, after: Date, calendar: WorkingD
   if (c.state.status === 'closed') return { at: null, digestOn: null };
   const open = c.obligations.filter(isOpen);
   return { at: nextEscalationAt(c, open, after, calendar, policy), digestOn: firstListedOn(c, open, workingDayOnOrAfter(londonDateOf(after), calendar), calendar, policy) };
+}
+
+/**
+ * What a case's times were worked out under: the reminder settings (digest time, working hours,
+ * horizon, which kinds escalate and when) and the rules its obligations were folded under. Times
+ * kept under another key say nothing: every case is worked out again.
+ */
+export function reminderTimesKeyOf(policy: Policy, rules: string): string {
+  return createHash('sha256').update(JSON.stringify({ reminders: policy.reminders, rules })).digest('base64url').slice(0, 22);
 }
 
 /**

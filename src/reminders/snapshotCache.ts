@@ -126,44 +126,35 @@ export function snapshotText(s: CachedSnapshot): string {
   return JSON.stringify(row);
 }
 
-/** What `snapshotText` wrote. */
-export function snapshotOfText(text: string): CachedSnapshot {
-  const [status, leadProfessional, manager, caseloadPoints, allocatedOn, cafId, cafOn, rows] = JSON.parse(text) as SnapshotRow;
-  const obligations = rows.map(([kind, from, due, rule, latest, flags]): CachedObligation => {
-    const o: CachedObligation = { kind, from, due, rule };
-    if (latest !== null) o.latest = latest;
-    if (flags & 1) o.provisional = true;
-    if (flags & 2) o.escalated = true;
-    return o;
-  });
-  const out: CachedSnapshot = { status, leadProfessional, manager, caseloadPoints, allocatedOn, obligations };
-  if (cafId !== null && cafOn !== null) out.cafAwaiting = { id: cafId, on: cafOn };
-  return out;
-}
-
 const NONE: ReadonlySet<string> = new Set();
 const NO_SNOOZES: ReadonlyMap<string, LocalDate> = new Map();
 
-/** The case as the planner reads it on `today`, from what was kept: each open obligation with its status on that day. */
-export function snapshotFromCache(
+/**
+ * The case as the planner reads it on `today`, from what was kept (as `snapshotText` wrote it):
+ * each open obligation with its status on that day. Read straight from the stored row, for a
+ * morning sweep reads tens of thousands.
+ */
+export function snapshotFromText(
   head: { caseId: string; reference: string; version: number },
-  kept: CachedSnapshot,
+  text: string,
   today: LocalDate,
   policy: Policy,
   snoozed?: ReadonlyMap<string, LocalDate>,
 ): CaseSnapshot & { version: number } {
+  const [status, leadProfessional, manager, caseloadPoints, allocatedOn, cafId, cafOn, rows] = JSON.parse(text) as SnapshotRow;
   const rules = rulesOf(policy);
   const open: Obligation[] = [];
   let escalated: Set<string> | undefined;
-  for (const c of kept.obligations) {
-    const o: Obligation = { id: `${c.kind}:${c.from}`, kind: c.kind, due: c.due, status: statusOn(c, today), from: c.from, rule: rules[c.rule] };
-    if (c.latest !== undefined) o.latest = c.latest;
-    if (c.provisional) o.provisional = true;
-    if (c.escalated) (escalated ??= new Set()).add(o.id);
+  for (const [kind, from, due, rule, latest, flags] of rows) {
+    const o: Obligation = { id: `${kind}:${from}`, kind, due, status: 'upcoming', from, rule: rules[rule] };
+    if (latest !== null) o.latest = latest;
+    o.status = statusOn(o, today);
+    if (flags & 1) o.provisional = true;
+    if (flags & 2) (escalated ??= new Set()).add(o.id);
     open.push(o);
   }
-  const state: PlannerCaseState = { status: kept.status, leadProfessional: kept.leadProfessional, manager: kept.manager, caseloadPoints: kept.caseloadPoints, allocatedOn: kept.allocatedOn };
-  if (kept.cafAwaiting) state.cafAwaitingDecision = { id: kept.cafAwaiting.id, effectiveOn: kept.cafAwaiting.on };
+  const state: PlannerCaseState = { status, leadProfessional, manager, caseloadPoints, allocatedOn };
+  if (cafId !== null && cafOn !== null) state.cafAwaitingDecision = { id: cafId, effectiveOn: cafOn };
   return { caseId: head.caseId, reference: head.reference, version: head.version, state, obligations: open, escalated: escalated ?? NONE, snoozed: snoozed ?? NO_SNOOZES };
 }
 

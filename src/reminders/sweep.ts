@@ -9,11 +9,11 @@ import type { StaffMember } from '../staff';
 import { CaseLog, CaseRecord, createCaseLog, IdempotencyConflictError, VersionConflictError } from '../storage/caseLog';
 import type { Database } from '../storage/database';
 import { DueCase, inChunks, NextTime, ReminderStore, SnapshotToKeep } from '../storage/reminderStore';
-import { ReminderTimes, reminderTimesOf } from './nextReminder';
-import { CaseSnapshot, PlannedNotification, planSweep } from './plan';
+import { reminderTimesKeyOf, reminderTimesOf } from './nextReminder';
+import { CaseSnapshot, inPlanOrder, PlannedNotification, planSweep, planSweepDigests, planSweepEscalations } from './plan';
 import { digestInstant, isTeamDigestDay, isWithinWorkingHours } from './schedule';
 import { reminderPayload } from './reminderPayload';
-import { CachedSnapshot, cachedSnapshotOf, SnapshotValidity, snapshotFromCache, snapshotRulesOf, validityOf } from './snapshotCache';
+import { CachedSnapshot, cachedSnapshotOf, SnapshotValidity, snapshotFromText, snapshotRulesOf, validityOf } from './snapshotCache';
 
 /**
  * One sweep of the scheduler: reads the cases whose time has come, plans what they owe (pure, in
@@ -73,39 +73,60 @@ export async function sweepReminders(ctx: SweepContext, options: SweepOptions): 
     const digestTime = isWithinWorkingHours(now, ctx.calendar, ctx.policy) && now >= digestInstant(today, ctx.policy);
     // The day's digests, once: by the first sweep from the digest time (later, if the server was down then).
     const digests = digestTime && before.digestOn !== today;
-    // The weekly team digests read every open case, once, on the first working day of the week.
+    // The weekly team digests, once, on the first working day of the week.
     const teamDigests = digestTime && ctx.policy.reminders.teamDigest.enabled && isTeamDigestDay(today, ctx.calendar) && before.teamDigestOn !== today;
-    const due = teamDigests ? await ctx.store.openCases() : await ctx.store.dueCases(now, digests ? today : undefined);
+    const rules = snapshotRulesOf(ctx.policy, ctx.calendar);
+    // Times kept under other reminder settings say nothing: every case is worked out again.
+    const timesKey = reminderTimesKeyOf(ctx.policy, rules);
+    const timesHold = before.timesKey === timesKey;
+    if (!timesHold && !options.dryRun) await ctx.store.timesUnder(holder, timesKey);
+    // A digest sweep reads many cases: who is who, who can be reached and the snoozes are read meanwhile.
+    const people = digests || teamDigests ? peopleOfSweep(ctx, today) : undefined;
+    people?.catch(() => undefined);
+    // The team digests count caseloads from the case summary, and read the cases the day's digests list (those with anything overdue).
+    const caseloads = teamDigests ? ctx.caseLog.openCaseloads() : undefined;
+    caseloads?.catch(() => undefined);
+    const due = await ctx.store.casesToSweep({ now, day: today, rules, digestDay: digests || teamDigests ? today : undefined, all: !timesHold && options.dryRun });
     const done = () => {
       if (digests) planned.digestOn = today;
       if (teamDigests) planned.teamDigestOn = today;
     };
     // Between digest times nothing is due: the sweep ends here, having read one index.
-    if (due.length === 0) {
+    if (due.length === 0 && !teamDigests) {
       done();
       return { planned: [], casesRead: 0, casesFolded: 0 };
     }
-    const rules = snapshotRulesOf(ctx.policy, ctx.calendar);
-    const cases = await readCases(ctx, due.map((d) => d.caseId), today, rules, !options.dryRun);
-    const snapshots = cases.map((c) => c.snapshot);
-    const read = { casesRead: cases.length, casesFolded: cases.filter((c) => c.folded).length };
-    const plan = planSweep({ now, policy: ctx.policy, calendar: ctx.calendar, staff: await ctx.staff(), reachable: await ctx.store.reachableStaff(), cases: snapshots, includeDigests: digests, includeTeamDigests: teamDigests });
-    if (options.dryRun) return { planned: plan, ...read };
-    // The digests are written while the escalations are, and while each case's next time is worked out.
-    const queuing = queueDigests(ctx, plan);
-    let queued: Set<string>;
-    let next: NextTime[];
+    const { staff, reachable, snoozes } = await (people ?? peopleOfSweep(ctx, today));
+    const input = { now, policy: ctx.policy, calendar: ctx.calendar, staff, reachable, includeDigests: digests, includeTeamDigests: teamDigests, ...(caseloads ? { caseloads: await caseloads } : {}) };
+    if (options.dryRun) {
+      const cases = await readCases(ctx, due, today, rules, snoozes, false);
+      return { planned: planSweep({ ...input, cases: cases.map((c) => c.snapshot) }), ...readOf(cases) };
+    }
+    // Each case's escalations are its own: they are planned and queued as its chunk is read, the
+    // server writing them while the next chunks are read and the digests planned.
+    const escalating = escalationQueue(ctx, holder);
+    let cases: SweptCase[];
     try {
-      queued = await queueEscalations(ctx, plan, cases, holder);
-      next = nextTimes(cases, due, now, today, ctx);
+      cases = await readCases(ctx, due, today, rules, snoozes, true, (chunk) => escalating.add(planSweepEscalations(input, chunk.map((c) => c.snapshot)), chunk));
+    } catch (e) {
+      await escalating.settled();
+      throw e;
+    }
+    // The escalations written meanwhile are in the cases' snapshots as well as in `escalations`: a digest lists them the same either way.
+    const digestsPlanned = planSweepDigests({ ...input, cases: cases.map((c) => c.snapshot) }, escalating.planned);
+    const plan = inPlanOrder([...escalating.planned, ...digestsPlanned]);
+    const queuing = enqueueMany(ctx.db, digestsPlanned.map(reminderMessage), { atOnce: ctx.db.kind === 'postgres' ? 3 : 1 });
+    let queued: Set<string>;
+    try {
+      queued = await escalating.done();
     } finally {
       await queuing.catch(() => undefined);
     }
     for (const key of await queuing) queued.add(key);
     // Only once all is queued: a sweep cut short leaves its cases due, to be planned again (once, by their dedupe keys).
-    await ctx.store.setNext(next, rules);
+    await ctx.store.setNext(nextTimes(cases, due, now, ctx), rules);
     done();
-    return { planned: plan.filter((n) => queued.has(n.dedupeKey)), ...read };
+    return { planned: plan.filter((n) => queued.has(n.dedupeKey)), ...readOf(cases) };
   } finally {
     if (!options.dryRun) await ctx.store.releaseLease(holder, now, planned);
   }
@@ -113,28 +134,30 @@ export async function sweepReminders(ctx: SweepContext, options: SweepOptions): 
 
 /**
  * When each case read next matters, from this sweep's instant (everything owed by now is planned),
- * with what to keep of it: only where that differs from what the case has, so that the many cases
- * in every morning's digests are not written again every morning. A case this sweep escalated, or
- * that changed since it was last worked out, is always written.
+ * with what to keep of it; not for a case whose times stand, so that the many cases in every
+ * morning's digests are not written again every morning. A case's times stand when it was read as
+ * it was kept, was not escalated now, and its times were worked out since it last changed, with
+ * its next escalation still to come: its obligations and what was escalated are as they were, so
+ * is its next escalation; and its first digest day, if after today, is the first from today too,
+ * or if not, the case is listed every day from today on (`reminderTimesOf`).
  */
-function nextTimes(cases: readonly SweptCase[], due: readonly DueCase[], now: Date, today: LocalDate, ctx: SweepContext): NextTime[] {
-  const had = new Map(due.map((d) => [d.caseId, d]));
+function nextTimes(cases: readonly SweptCase[], due: readonly DueCase[], now: Date, ctx: SweepContext): NextTime[] {
+  const settled = new Set(due.filter((d) => d.settled).map((d) => d.caseId));
   const out: NextTime[] = [];
-  for (const { snapshot: s, validity, toKeep, escalated } of cases) {
-    const times = reminderTimesOf(s, now, ctx.calendar, ctx.policy);
-    const before = had.get(s.caseId);
-    if (!escalated && before?.known && sameTimes(before, times, today)) continue;
-    out.push({ caseId: s.caseId, version: s.version, ...times, ...(toKeep ? { keep: { validity, snapshot: toKeep } } : {}) });
+  for (const { snapshot: s, validity, toKeep, escalated, folded } of cases) {
+    if (!folded && !escalated && settled.has(s.caseId)) continue;
+    out.push({ caseId: s.caseId, version: s.version, ...reminderTimesOf(s, now, ctx.calendar, ctx.policy), ...(toKeep ? { keep: { validity, snapshot: toKeep } } : {}) });
   }
   return out;
 }
 
-/** Whether a case's times say the same to every sweep from `today` on: two digest days up to today do (the case is listed from each on). */
-function sameTimes(a: ReminderTimes, b: ReminderTimes, today: LocalDate): boolean {
-  if ((a.at?.getTime() ?? null) !== (b.at?.getTime() ?? null)) return false;
-  if (a.digestOn === b.digestOn) return true;
-  return a.digestOn !== null && b.digestOn !== null && a.digestOn <= today && b.digestOn <= today;
+/** What a sweep reads besides the cases: the staff, who can be reached in Teams, and the snoozes standing today. */
+async function peopleOfSweep(ctx: SweepContext, today: LocalDate) {
+  const [staff, reachable, snoozes] = await Promise.all([ctx.staff(), ctx.store.reachableStaff(), ctx.store.standingSnoozes(today)]);
+  return { staff, reachable, snoozes };
 }
+
+const readOf = (cases: readonly SweptCase[]) => ({ casesRead: cases.length, casesFolded: cases.filter((c) => c.folded).length });
 
 /** A case as a sweep reads it, and what to keep of it for the sweeps after. */
 interface SweptCase {
@@ -152,17 +175,24 @@ interface SweptCase {
 /**
  * The cases, in the order given, as the planner reads them on `today`: from what was kept of each
  * where that still holds, otherwise from all its events, folded, and (with `keep`) kept. A few
- * thousand cases a statement, each chunk worked out while the server reads the next, so that all
- * the events are never held at once. What is kept holds whatever the sweep then plans, so it is
- * written at once, not after the plan is queued as the next times are.
+ * thousand cases at a time, each chunk handed to `onChunk` as it is ready, so that its escalations
+ * are written while the rest are read; the events of cases folded are read a chunk at a time, so
+ * that all the events are never held at once. What is kept holds whatever the sweep then plans,
+ * so it is written at once, not after the plan is queued as the next times are.
  */
-async function readCases(ctx: SweepContext, ids: readonly string[], today: LocalDate, rules: string, keep: boolean): Promise<SweptCase[]> {
-  const snoozes = await ctx.store.snoozesOf(ids);
-  return inChunks(ids, async (chunk) => {
-    const kept = await ctx.store.keptSnapshots(chunk, rules, today);
+async function readCases(
+  ctx: SweepContext,
+  due: readonly DueCase[],
+  today: LocalDate,
+  rules: string,
+  snoozes: ReadonlyMap<string, ReadonlyMap<string, LocalDate>>,
+  keep: boolean,
+  onChunk?: (chunk: SweptCase[]) => void,
+): Promise<SweptCase[]> {
+  return inChunks(due, async (chunk) => {
     const folded = new Map<string, SweptCase>();
     const toKeep: SnapshotToKeep[] = [];
-    const stale = chunk.filter((id) => !kept.has(id));
+    const stale = chunk.filter((d) => !d.kept).map((d) => d.caseId);
     for (const record of stale.length ? await ctx.caseLog.readForScheduler(stale) : []) {
       const snapshot = snapshotOf(record, ctx.policy, ctx.calendar, today, snoozes.get(record.caseId));
       const swept: SweptCase = { snapshot, validity: validityOf(record.events, today), folded: true };
@@ -172,11 +202,11 @@ async function readCases(ctx: SweepContext, ids: readonly string[], today: Local
     }
     if (keep && toKeep.length) await ctx.store.keep(toKeep, rules);
     const out: SweptCase[] = [];
-    for (const caseId of chunk) {
-      const k = kept.get(caseId);
-      if (k) out.push({ snapshot: snapshotFromCache({ caseId, reference: k.reference, version: k.version }, k.snapshot, today, ctx.policy, snoozes.get(caseId)), validity: k.validity, folded: false });
-      else if (folded.has(caseId)) out.push(folded.get(caseId)!);
+    for (const d of chunk) {
+      if (d.kept) out.push({ snapshot: snapshotFromText(d, d.kept.text, today, ctx.policy, snoozes.get(d.caseId)), validity: d.kept.validity, folded: false });
+      else if (folded.has(d.caseId)) out.push(folded.get(d.caseId)!);
     }
+    onChunk?.(out);
     return out;
   });
 }
@@ -187,28 +217,29 @@ const ESCALATIONS_PER_TRANSACTION = 500;
 const ESCALATION_TRANSACTIONS_AT_ONCE = 2;
 
 /**
- * Queues a sweep's escalations, each with its `escalated` event in the same transaction, a few
- * hundred a transaction. Returns the dedupe keys newly queued. A case's snapshot takes in the
- * escalations written, so that its next time is set, and it is kept, as it now is.
+ * Queues a sweep's escalations as its cases are read, each with its `escalated` event in the same
+ * transaction, a few hundred a transaction, two transactions at once on a server. A case's snapshot
+ * takes in the escalations written, so that its next time is set, and it is kept, as it now is.
+ * `done` answers the dedupe keys newly queued, once all are written (or the first failure).
  */
-async function queueEscalations(ctx: SweepContext, plan: PlannedNotification[], cases: SweptCase[], holder: string): Promise<Set<string>> {
-  const byId = new Map(cases.map((c) => [c.snapshot.caseId, c]));
-  const escalationsByCase = new Map<string, PlannedNotification[]>();
-  for (const n of plan) {
-    if (n.type !== 'escalation') continue;
-    const caseId = n.items[0].caseId;
-    escalationsByCase.set(caseId, [...(escalationsByCase.get(caseId) ?? []), n]);
-  }
-  // Whole cases a transaction, in the order of their ids: two sweepers at once lock cases in one order.
-  const batches: PlannedNotification[][] = [];
-  for (const caseId of [...escalationsByCase.keys()].sort()) {
-    const last = batches.at(-1);
-    if (last && last.length < ESCALATIONS_PER_TRANSACTION) last.push(...escalationsByCase.get(caseId)!);
-    else batches.push([...escalationsByCase.get(caseId)!]);
-  }
+function escalationQueue(ctx: SweepContext, holder: string) {
+  const planned: PlannedNotification[] = [];
   const queued = new Set<string>();
+  const writing: Array<Promise<void>> = [];
   const atOnce = ctx.db.kind === 'postgres' ? ESCALATION_TRANSACTIONS_AT_ONCE : 1;
-  await inChunks(batches, async ([batch]) => {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  const inTurn = async (write: () => Promise<void>) => {
+    while (running >= atOnce) await new Promise<void>((resume) => waiting.push(resume));
+    running++;
+    try {
+      await write();
+    } finally {
+      running--;
+      waiting.shift()?.();
+    }
+  };
+  const write = async (batch: PlannedNotification[], byId: ReadonlyMap<string, SweptCase>) => {
     // A long sweep keeps its lease: another instance may take it over only from a sweeper that died.
     await ctx.store.takeLease(holder);
     for (const { n, outcome } of await escalationBatch(ctx, batch, byId)) {
@@ -223,14 +254,46 @@ async function queueEscalations(ctx: SweepContext, plan: PlannedNotification[], 
       swept.escalated = true;
       swept.toKeep = cachedSnapshotOf(s, ctx.policy) ?? undefined;
     }
-    return [];
-  }, 1, atOnce);
-  return queued;
-}
-
-/** Queues a sweep's digests and team digests, a few thousand a statement. Returns the dedupe keys newly queued. */
-function queueDigests(ctx: SweepContext, plan: PlannedNotification[]): Promise<Set<string>> {
-  return enqueueMany(ctx.db, plan.filter((n) => n.type !== 'escalation').map(reminderMessage));
+  };
+  return {
+    planned,
+    /** Queues these escalations of these cases (a chunk read). */
+    add(escalations: readonly PlannedNotification[], cases: readonly SweptCase[]): void {
+      if (escalations.length === 0) return;
+      planned.push(...escalations);
+      const byId = new Map(cases.map((c) => [c.snapshot.caseId, c]));
+      // Whole cases a transaction, in the order of their ids: two sweepers at once lock cases in one order.
+      const byCase = new Map<string, PlannedNotification[]>();
+      for (const n of escalations) {
+        const caseId = n.items[0].caseId;
+        const list = byCase.get(caseId);
+        if (list) list.push(n);
+        else byCase.set(caseId, [n]);
+      }
+      let batch: PlannedNotification[] = [];
+      const flush = () => {
+        const full = batch;
+        const written = inTurn(() => write(full, byId));
+        // Handled here so that a failure waits for `done` rather than ending the process.
+        written.catch(() => undefined);
+        writing.push(written);
+        batch = [];
+      };
+      for (const caseId of [...byCase.keys()].sort()) {
+        batch.push(...byCase.get(caseId)!);
+        if (batch.length >= ESCALATIONS_PER_TRANSACTION) flush();
+      }
+      if (batch.length) flush();
+    },
+    async done(): Promise<Set<string>> {
+      await Promise.all(writing);
+      return queued;
+    },
+    /** Once every write begun has ended, however. */
+    async settled(): Promise<void> {
+      await Promise.allSettled(writing);
+    },
+  };
 }
 
 /** A notification as the outbox holds it: the plan, compactly (src/reminders/reminderPayload.ts), with case references and ids, never a family's name. */

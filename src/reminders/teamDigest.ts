@@ -22,16 +22,52 @@ function workerSummary(worker: StaffMember | undefined, id: string): WorkerSumma
 }
 
 /** The team a case counts in: its lead professional's, or its manager's when the lead professional is not in the directory. */
-function teamOfCase(c: CaseSnapshot, people: People): string | undefined {
-  return people.get(c.state.leadProfessional)?.team ?? people.get(c.state.manager)?.team;
+function teamOfCase(c: Pick<Caseload, 'leadProfessional' | 'manager'>, people: People): string | undefined {
+  return people.get(c.leadProfessional)?.team ?? people.get(c.manager)?.team;
 }
 
-function addCase(book: TeamBook, c: CaseSnapshot, today: LocalDate, people: People): void {
-  const id = c.state.leadProfessional;
+/**
+ * Open cases and their caseload points, by lead professional and manager: what the team digest's
+ * caseload lines count. A sweep has them from the case summary (`CaseLog.openCaseloads`) and
+ * reads only the cases with something overdue; given every open case, they are counted from them.
+ */
+export interface Caseload {
+  leadProfessional: string;
+  manager: string;
+  openCases: number;
+  caseloadPoints: number;
+}
+
+/** The caseloads of these cases, the closed left out. */
+export function caseloadsOf(cases: readonly CaseSnapshot[]): Caseload[] {
+  const out = new Map<string, Caseload>();
+  for (const c of cases) {
+    if (c.state.status === 'closed') continue;
+    const { leadProfessional, manager, caseloadPoints } = c.state;
+    const key = `${leadProfessional} ${manager}`;
+    const line = out.get(key) ?? { leadProfessional, manager, openCases: 0, caseloadPoints: 0 };
+    line.openCases += 1;
+    line.caseloadPoints += caseloadPoints;
+    out.set(key, line);
+  }
+  return [...out.values()];
+}
+
+function summaryOf(book: TeamBook, id: string, people: People): WorkerSummary {
   const summary = book.workers.get(id) ?? workerSummary(people.get(id), id);
   book.workers.set(id, summary);
-  summary.openCases += 1;
-  summary.caseloadPoints += c.state.caseloadPoints;
+  return summary;
+}
+
+function addCaseload(book: TeamBook, line: Caseload, people: People): void {
+  const summary = summaryOf(book, line.leadProfessional, people);
+  summary.openCases += line.openCases;
+  summary.caseloadPoints += line.caseloadPoints;
+}
+
+function addOverdue(book: TeamBook, c: CaseSnapshot, today: LocalDate, people: People): void {
+  const id = c.state.leadProfessional;
+  const summary = summaryOf(book, id, people);
   for (const o of c.obligations) {
     if (!isOpen(o) || statusOn(o, today) !== 'overdue') continue;
     if (o.kind === 'case-duration') {
@@ -42,15 +78,21 @@ function addCase(book: TeamBook, c: CaseSnapshot, today: LocalDate, people: Peop
   }
 }
 
-function teamBooks(cases: readonly CaseSnapshot[], today: LocalDate, people: People): Map<string, TeamBook> {
+function teamBooks(cases: readonly CaseSnapshot[], caseloads: readonly Caseload[], today: LocalDate, people: People): Map<string, TeamBook> {
   const books = new Map<string, TeamBook>();
-  for (const c of cases) {
-    if (c.state.status === 'closed') continue;
-    const team = teamOfCase(c, people);
-    if (team === undefined) continue;
+  const bookOf = (team: string) => {
     let book = books.get(team);
     if (!book) books.set(team, (book = { workers: new Map(), longOpenCases: [] }));
-    addCase(book, c, today, people);
+    return book;
+  };
+  for (const line of caseloads) {
+    const team = teamOfCase(line, people);
+    if (team !== undefined) addCaseload(bookOf(team), line, people);
+  }
+  for (const c of cases) {
+    if (c.state.status === 'closed') continue;
+    const team = teamOfCase(c.state, people);
+    if (team !== undefined) addOverdue(bookOf(team), c, today, people);
   }
   return books;
 }
@@ -69,9 +111,13 @@ function summaryFor(manager: StaffMember, book: TeamBook | undefined, people: Pe
   return { team: manager.team, workers: list, longOpenCases };
 }
 
-/** One team digest for each manager at work on `today`; `cases` must be all the open cases. */
-export function planTeamDigests(cases: readonly CaseSnapshot[], staff: readonly StaffMember[], today: LocalDate, people: People): PlannedNotification[] {
-  const books = teamBooks(cases, today, people);
+/**
+ * One team digest for each manager at work on `today`: `cases` must hold every open case with an
+ * item overdue (every case the day's digests list will do), and `caseloads` every open case's
+ * caseload (by default counted from `cases`, which must then be all the open cases).
+ */
+export function planTeamDigests(cases: readonly CaseSnapshot[], staff: readonly StaffMember[], today: LocalDate, people: People, caseloads: readonly Caseload[] = caseloadsOf(cases)): PlannedNotification[] {
+  const books = teamBooks(cases, caseloads, today, people);
   const managers = staff.filter((m) => m.role === 'manager' && isPresent(m, today)).sort((a, b) => (a.id < b.id ? -1 : 1));
   const out: PlannedNotification[] = [];
   for (const manager of managers) {

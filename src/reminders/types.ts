@@ -6,6 +6,7 @@ import type { Obligation, ObligationKind } from '../obligations';
 import type { Policy } from '../policy';
 import type { StaffMember } from '../staff';
 import type { DueStatus } from './digest';
+import type { Caseload } from './teamDigest';
 
 /**
  * What the planner reads of where a case stands (`caseState`): all a sweep keeps of it between
@@ -39,10 +40,13 @@ export interface SweepInput {
   /** Whether this sweep plans the daily digests (from the digest time on): false once a sweep before planned the day's. Default true. */
   includeDigests?: boolean;
   /**
-   * Whether this sweep should include the weekly team digests (the sweep passes all open cases
-   * then). They are planned only on a team digest day (`isTeamDigestDay`), from the digest time on.
+   * Whether this sweep should include the weekly team digests. They are planned only on a team
+   * digest day (`isTeamDigestDay`), from the digest time on; `cases` must then hold every case
+   * with an item overdue (every case the day's digests list), and `caseloads` every open case's
+   * caseload, or else `cases` must be all the open cases.
    */
   includeTeamDigests?: boolean;
+  caseloads?: readonly Caseload[];
 }
 
 export type NotificationType = 'digest' | 'escalation' | 'team-digest';

@@ -526,6 +526,18 @@ export function createCaseLog(db: Database) {
     },
 
     /**
+     * The cases not yet closed, counted with their caseload points by lead professional and
+     * manager (the weekly team digests' caseload lines): from the case summary, no case read.
+     */
+    async openCaseloads(): Promise<Array<{ leadProfessional: string; manager: string; openCases: number; caseloadPoints: number }>> {
+      const rows = await db.query<{ lead_professional: string; manager: string; open_cases: number; points: number }>(
+        `SELECT lead_professional, manager, count(*)::int AS open_cases, sum(caseload_points)::int AS points FROM cases
+          WHERE status <> 'closed' AND lead_professional IS NOT NULL GROUP BY lead_professional, manager ORDER BY lead_professional, manager`,
+      );
+      return rows.map((r) => ({ leadProfessional: r.lead_professional, manager: r.manager, openCases: r.open_cases, caseloadPoints: r.points }));
+    },
+
+    /**
      * These cases with their events, for the scheduler's planning: a system read, not a person's,
      * so not audited per case (what a person is then shown is read again as them, audited).
      */

@@ -1,5 +1,5 @@
 import { LocalDate } from '../localDate';
-import { CachedSnapshot, snapshotOfText, snapshotText, SnapshotValidity } from '../reminders/snapshotCache';
+import { CachedSnapshot, snapshotText, SnapshotValidity } from '../reminders/snapshotCache';
 import { createConversationStore } from './conversations';
 import { Database } from './database';
 
@@ -46,14 +46,6 @@ async function againOnDeadlock<T>(statement: () => Promise<T>, tries = 4): Promi
   }
 }
 
-/** A case's kept snapshot as a sweep reads it: still at the case's version, under the sweep's rules, holding on its day. */
-export interface KeptSnapshot {
-  reference: string;
-  version: number;
-  validity: SnapshotValidity;
-  snapshot: CachedSnapshot;
-}
-
 /** What a sweep worked out of a case read at `version`, to keep for the sweeps after. */
 export interface SnapshotToKeep {
   caseId: string;
@@ -78,30 +70,30 @@ export interface SweepRecord {
   lastSweptAt: Date | null;
   teamDigestOn: LocalDate | null;
   digestOn: LocalDate | null;
+  /** The reminder settings the cases' times were worked out under. */
+  timesKey: string | null;
 }
-type SweepRow = { last_swept_at: string | null; team_digest_on: string | null; digest_on: string | null };
+type SweepRow = { last_swept_at: string | null; team_digest_on: string | null; digest_on: string | null; times_key: string | null };
+const SWEEP_RECORD = `last_swept_at, team_digest_on::text, digest_on::text, times_key`;
 const sweepRecordOf = (row: SweepRow): SweepRecord => ({
   lastSweptAt: row.last_swept_at ? new Date(row.last_swept_at) : null,
   teamDigestOn: (row.team_digest_on as LocalDate | null) ?? null,
   digestOn: (row.digest_on as LocalDate | null) ?? null,
+  timesKey: row.times_key ?? null,
 });
 
-/** A case a sweep reads, with the times it has now (a case changed since the last sweep has `-infinity`; one never worked out, no times). */
+/**
+ * A case a sweep reads: its reference and version; `settled` when its times were worked out since
+ * it last changed and its next escalation is still to come; and what was kept of it, when that
+ * holds for the sweep (at the case's version, under the sweep's rules, on its day).
+ */
 export interface DueCase {
   caseId: string;
-  at: Date | null;
-  digestOn: LocalDate | null;
-  /** Whether it has been worked out since it last changed. */
-  known: boolean;
+  reference: string;
+  version: number;
+  settled: boolean;
+  kept?: { validity: SnapshotValidity; text: string };
 }
-/** A case's times as read: `next_ms` in milliseconds since the epoch, ±Infinity for the infinities, null for no row. */
-type TimesRow = { case_id: string; next_ms: number | string | null; digest_on: string | null };
-function dueCaseOf(r: TimesRow): DueCase {
-  const ms = r.next_ms === null ? null : Number(r.next_ms);
-  const known = ms !== null && ms !== -Infinity;
-  return { caseId: r.case_id, at: known && ms !== Infinity ? new Date(ms) : null, digestOn: (r.digest_on as LocalDate | null) ?? null, known };
-}
-const TIMES = `(extract(epoch FROM next_at) * 1000)::float8 AS next_ms, digest_on::text`;
 
 export function createReminderStore(db: Database) {
   return {
@@ -110,15 +102,26 @@ export function createReminderStore(db: Database) {
       const [row] = await db.query<SweepRow>(
         `UPDATE scheduler_runs SET locked_by = $1, locked_until = now() + ($2::int * interval '1 millisecond')
           WHERE name = 'reminders' AND (locked_until IS NULL OR locked_until < now() OR locked_by = $1)
-          RETURNING last_swept_at, team_digest_on::text, digest_on::text`,
+          RETURNING ${SWEEP_RECORD}`,
         [holder, leaseMs],
       );
       return row ? sweepRecordOf(row) : null;
     },
     /** What the sweeps before planned, without taking the lease (a dry run reads it). */
     async lastSweeps(): Promise<SweepRecord> {
-      const [row] = await db.query<SweepRow>(`SELECT last_swept_at, team_digest_on::text, digest_on::text FROM scheduler_runs WHERE name = 'reminders'`);
-      return row ? sweepRecordOf(row) : { lastSweptAt: null, teamDigestOn: null, digestOn: null };
+      const [row] = await db.query<SweepRow>(`SELECT ${SWEEP_RECORD} FROM scheduler_runs WHERE name = 'reminders'`);
+      return row ? sweepRecordOf(row) : { lastSweptAt: null, teamDigestOn: null, digestOn: null, timesKey: null };
+    },
+    /**
+     * Sets every case to be worked out again at the next sweep, for the cases' times were worked
+     * out under other reminder settings than `timesKey` (a digest time or an escalation moved);
+     * in one transaction with the new key. By the lease's holder.
+     */
+    async timesUnder(holder: string, timesKey: string): Promise<void> {
+      await db.transaction(async (tx) => {
+        await tx.query(`UPDATE case_reminders SET next_at = '-infinity', updated_at = now() WHERE next_at <> '-infinity'`);
+        await tx.query(`UPDATE scheduler_runs SET times_key = $2 WHERE name = 'reminders' AND locked_by = $1`, [holder, timesKey]);
+      });
     },
     /** Gives the lease back, recording the sweep's instant (and the day whose digests, or team digests, it planned). */
     async releaseLease(holder: string, sweptAt: Date | null, planned: { teamDigestOn?: LocalDate; digestOn?: LocalDate } = {}): Promise<void> {
@@ -132,44 +135,31 @@ export function createReminderStore(db: Database) {
       );
     },
     /**
-     * The cases whose next escalation falls at or before `now`, or that changed since the last
-     * sweep; with `digestDay`, also those its digest lists. With the times each case has now.
+     * The cases a sweep at `now` reads, in the order of their ids, each with what was kept of it
+     * if that holds on `day` under `rules`: those whose next escalation falls at or before `now`,
+     * or that changed since the last sweep; with `digestDay`, also those its digest lists; with
+     * `all`, every case not closed (the weekly team digests). One statement: the server finds
+     * the cases and what was kept of them together.
      */
-    async dueCases(now: Date, digestDay?: LocalDate): Promise<DueCase[]> {
-      const rows = await db.query<TimesRow>(
-        `SELECT case_id, ${TIMES} FROM case_reminders
-          WHERE next_at <= $1::timestamptz OR digest_on <= $2::date ORDER BY case_id`,
-        [now.toISOString(), digestDay ?? null],
+    async casesToSweep(q: { now: Date; day: LocalDate; rules: string; digestDay?: LocalDate; all?: boolean }): Promise<DueCase[]> {
+      const byDigest = !q.all && q.digestDay !== undefined;
+      const from = q.all ? `cases c LEFT JOIN case_reminders r ON r.case_id = c.id` : `case_reminders r JOIN cases c ON c.id = r.case_id`;
+      const where = q.all ? `c.status <> 'closed'` : `r.next_at <= $1::timestamptz${byDigest ? ' OR r.digest_on <= $4::date' : ''}`;
+      const params: unknown[] = [q.now.toISOString(), q.rules, q.day, ...(byDigest ? [q.digestDay] : [])];
+      const rows = await db.query<{ case_id: string; reference: string; version: number; settled: boolean | null; valid_from: string | null; valid_until: string | null; snapshot: string | null }>(
+        `SELECT c.id AS case_id, c.reference, c.version, r.next_at > $1::timestamptz AS settled, s.valid_from, s.valid_until, s.snapshot
+           FROM ${from}
+           LEFT JOIN reminder_snapshots s ON s.case_id = c.id AND s.version = c.version AND s.rules = $2
+                AND (s.valid_from IS NULL OR s.valid_from <= $3::date) AND (s.valid_until IS NULL OR s.valid_until > $3::date)
+          WHERE ${where}
+          ORDER BY c.id COLLATE "C"`,
+        params,
       );
-      return rows.map(dueCaseOf);
-    },
-    /** Every case not closed (the weekly team digest reads them all), with the times each has now. */
-    async openCases(): Promise<DueCase[]> {
-      const rows = await db.query<TimesRow>(
-        `SELECT c.id AS case_id, ${TIMES} FROM cases c LEFT JOIN case_reminders r ON r.case_id = c.id
-          WHERE c.status <> 'closed' ORDER BY c.id`,
-      );
-      return rows.map(dueCaseOf);
-    },
-    /**
-     * The kept snapshots of these cases that a sweep on `day` under `rules` may use: the case still
-     * at the version it was worked out at, and the day within its validity. The rest are not in the map.
-     */
-    async keptSnapshots(caseIds: readonly string[], rules: string, day: LocalDate): Promise<Map<string, KeptSnapshot>> {
-      const rows = await inChunks(caseIds, (ids) =>
-        db.query<{ case_id: string; reference: string; version: number; valid_from: string | null; valid_until: string | null; snapshot: string }>(
-          `SELECT s.case_id, c.reference, c.version, s.valid_from, s.valid_until, s.snapshot
-             FROM reminder_snapshots s JOIN cases c ON c.id = s.case_id
-            WHERE s.case_id = ANY($1::text[]) AND s.version = c.version AND s.rules = $2
-              AND (s.valid_from IS NULL OR s.valid_from <= $3::date) AND (s.valid_until IS NULL OR s.valid_until > $3::date)`,
-          [ids, rules, day],
-        ),
-      );
-      const out = new Map<string, KeptSnapshot>();
-      for (const r of rows) {
-        out.set(r.case_id, { reference: r.reference, version: r.version, validity: { from: r.valid_from as LocalDate | null, until: r.valid_until as LocalDate | null }, snapshot: snapshotOfText(r.snapshot) });
-      }
-      return out;
+      return rows.map((r) => {
+        const due: DueCase = { caseId: r.case_id, reference: r.reference, version: r.version, settled: r.settled === true };
+        if (r.snapshot !== null) due.kept = { validity: { from: r.valid_from as LocalDate | null, until: r.valid_until as LocalDate | null }, text: r.snapshot };
+        return due;
+      });
     },
     /**
      * Keeps what a sweep worked out of these cases, each at the version it read, unless the case
@@ -234,7 +224,7 @@ export function createReminderStore(db: Database) {
     },
     /**
      * The snoozes standing on these cases, per case: obligation id to the day the snooze ends; one
-     * person's, or with no person the latest anyone set (the sweep's view).
+     * person's, or with no person the latest anyone set.
      */
     async snoozesOf(caseIds: readonly string[], staffId?: string): Promise<Map<string, Map<string, LocalDate>>> {
       const out = new Map<string, Map<string, LocalDate>>();
@@ -243,6 +233,24 @@ export function createReminderStore(db: Database) {
         `SELECT case_id, obligation_id, max(until)::text AS until FROM reminder_snoozes
           WHERE case_id = ANY($1::text[]) AND ($2::text IS NULL OR staff_id = $2) GROUP BY case_id, obligation_id`,
         [caseIds, staffId ?? null],
+      );
+      for (const r of rows) {
+        let m = out.get(r.case_id);
+        if (!m) out.set(r.case_id, (m = new Map()));
+        m.set(r.obligation_id, r.until as LocalDate);
+      }
+      return out;
+    },
+    /**
+     * Every snooze still hiding an item on `day` (one that ends on or before it hides nothing:
+     * `isSnoozedOn`), per case, the latest anyone set: the sweep's view. A few a person, not one a
+     * case, so a sweep reads them all rather than sending the server its cases.
+     */
+    async standingSnoozes(day: LocalDate): Promise<Map<string, Map<string, LocalDate>>> {
+      const out = new Map<string, Map<string, LocalDate>>();
+      const rows = await db.query<{ case_id: string; obligation_id: string; until: string }>(
+        `SELECT case_id, obligation_id, max(until)::text AS until FROM reminder_snoozes WHERE until > $1::date GROUP BY case_id, obligation_id`,
+        [day],
       );
       for (const r of rows) {
         let m = out.get(r.case_id);

@@ -198,7 +198,7 @@ describe('a sweeper killed with SIGKILL at random points during its sweeps', () 
   // Mornings swept until there have been KILLS kills, four at most a morning (a sweep that finishes
   // before its kill ends its morning): a Wednesday, a Thursday, the Monday after (the weekly team
   // digests: every open case read), and more if need be.
-  const DAYS = ['2026-11-25', '2026-11-26', '2026-11-30', '2026-12-01', '2026-12-02'] as LocalDate[];
+  const DAYS = ['2026-11-25', '2026-11-26', '2026-11-30', '2026-12-01', '2026-12-02', '2026-12-03', '2026-12-04', '2026-12-07'] as LocalDate[];
   const KILLS = 12;
 
   test(`${KILLS} times over several mornings, then run to the end: each digest and escalation queued once, as the dry run planned and as uninterrupted sweeps queue on a copy`, async () => {

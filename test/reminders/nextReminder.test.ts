@@ -119,8 +119,9 @@ describe('nextReminderAt: when a case next matters to a sweep', () => {
     test(`the times a case keeps: read when its escalation comes, or by the day's digest sweep once it is listed, it is planned as if read at every sweep: ${s.name}`, () => {
       // The scheduler as it runs: the day's digests planned once, by the first sweep from the digest
       // time; each sweep reads a case when its escalation time has come, or when it plans the
-      // day's digests and the case is listed by then. Its times are written only when they say
-      // something new (two digest days up to today say the same), so a listed case keeps its day.
+      // day's digests and the case is listed by then. The times are worked out again only when
+      // the sweep escalated the case or its escalation time had come; otherwise they stand, and a
+      // listed case keeps its first digest day however many mornings it is listed.
       const run = (lazy: boolean) => {
         let c = s.c;
         let times = reminderTimesOf(c, new Date(grid[0].getTime() - 1), calendar, p);
@@ -129,16 +130,19 @@ describe('nextReminderAt: when a case next matters to a sweep', () => {
         for (const t of grid) {
           const day = londonDateOf(t);
           const digests = digestsOn !== day && t.getTime() >= digestInstant(day, p).getTime() && isWithinWorkingHours(t, calendar, p);
-          const due = (times.at !== null && times.at.getTime() <= t.getTime()) || (digests && times.digestOn !== null && times.digestOn <= day);
+          const escalationDue = times.at !== null && times.at.getTime() <= t.getTime();
+          const due = escalationDue || (digests && times.digestOn !== null && times.digestOn <= day);
           if (digests) digestsOn = day;
           if (lazy && !due) continue;
+          let escalated = false;
           for (const n of sweep(t, [c], { ...options, includeDigests: digests })) {
             if (!first.has(n.dedupeKey)) first.set(n.dedupeKey, t.toISOString());
-            if (n.type === 'escalation') c = { ...c, escalated: new Set([...c.escalated, n.items[0].obligationId]) };
+            if (n.type === 'escalation') {
+              c = { ...c, escalated: new Set([...c.escalated, n.items[0].obligationId]) };
+              escalated = true;
+            }
           }
-          const next = reminderTimesOf(c, t, calendar, p);
-          const same = (next.at?.getTime() ?? null) === (times.at?.getTime() ?? null) && (next.digestOn === times.digestOn || (next.digestOn !== null && times.digestOn !== null && next.digestOn <= day && times.digestOn <= day));
-          if (!same) times = next;
+          if (escalated || escalationDue) times = reminderTimesOf(c, t, calendar, p);
         }
         return first;
       };

@@ -1,6 +1,8 @@
 import fs from 'node:fs';
 import { DEFAULT_POLICY_FILE, validatePolicy } from '../../src/policy';
-import { ALEX, DUTY, instants, lines, MORGAN, ofType, SAM, snapshot, SOUTH, STAFF, sweep, to } from './fixtures';
+import { isOpen, statusOn } from '../../src/reminders/digest';
+import { caseloadsOf } from '../../src/reminders/teamDigest';
+import { ALEX, d, DUTY, instants, lines, MORGAN, ofType, SAM, snapshot, SOUTH, STAFF, sweep, to } from './fixtures';
 
 // Allocated Tuesday 22 December 2026: telephone contact due Thursday 24th, personal contact Thursday 31st.
 const christmas = () => snapshot({ allocatedOn: '2026-12-22' });
@@ -194,6 +196,15 @@ describe('the weekly team digest', () => {
     expect(sam.items.map((i) => `${i.case} ${i.obligation}`)).toContain('EH-2 case-duration');
     expect(summary?.longOpenCases).toEqual([{ caseId: 'b', case: 'EH-2', worker: SAM.id, allocatedOn: '2025-12-01', maximumReachedOn: '2026-12-01' }]);
     expect(digest?.items).toHaveLength(sam.items.length);
+  });
+
+  test('the same from the cases with something overdue and every open case\'s caseload counted apart, as a sweep plans it', () => {
+    const all = [...cases(), snapshot({ caseId: 'd', reference: 'EH-4', allocatedOn: '2026-12-24', caseloadPoints: 4, worker: ALEX.id })];
+    const overdue = all.filter((c) => c.obligations.some((o) => isOpen(o) && statusOn(o, d('2026-12-29')) === 'overdue'));
+    expect(overdue.map((c) => c.reference)).not.toContain('EH-4');
+    const apart = ofType(sweep('2026-12-29T08:30:00Z', overdue, { includeTeamDigests: true, policy: policyWithMaximum, caseloads: caseloadsOf(all) }), 'team-digest');
+    expect(apart).toEqual(ofType(sweep('2026-12-29T08:30:00Z', all, { includeTeamDigests: true, policy: policyWithMaximum }), 'team-digest'));
+    expect(to(apart, MORGAN, 'team-digest')?.teamSummary?.workers.find((w) => w.worker === ALEX.id)).toMatchObject({ openCases: 2, caseloadPoints: 6 });
   });
 
   test('not on other days, nor when the sweep does not ask for it, nor when the policy turns it off', () => {

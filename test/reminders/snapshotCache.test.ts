@@ -8,7 +8,7 @@ import { loadPolicy, Policy, POLICIES_DIR, validatePolicy } from '../../src/poli
 import { reminderInstant } from '../../src/reminderTime';
 import { isOpen } from '../../src/reminders/digest';
 import { CaseSnapshot, nextReminderAt, planSweep } from '../../src/reminders/plan';
-import { cachedSnapshotOf, holdsOn, snapshotFromCache, snapshotRulesOf, validityOf } from '../../src/reminders/snapshotCache';
+import { cachedSnapshotOf, holdsOn, snapshotFromText, snapshotRulesOf, snapshotText, validityOf } from '../../src/reminders/snapshotCache';
 import { snapshotOf, sweepReminders, SweepContext } from '../../src/reminders/sweep';
 import { StaffMember } from '../../src/staff';
 import { CaseRecord, createCaseLog } from '../../src/storage/caseLog';
@@ -119,7 +119,7 @@ describe.each([
         const fromKept = records.map((r, i) => {
           if (!holdsOn(kept[i].validity, day)) return folded[i];
           used++;
-          return snapshotFromCache(r, kept[i].snapshot!, day, p, snoozes.get(r.caseId));
+          return snapshotFromText(r, snapshotText(kept[i].snapshot!), day, p, snoozes.get(r.caseId));
         });
         // All but a case with an event after the day it was kept on, or before the day asked about.
         expect(used).toBeGreaterThan(records.length * 0.9);
@@ -145,7 +145,7 @@ describe.each([
       expect(kept[i].validity).toEqual({ from: addDays(day0, -12), until: addDays(day0, 9) });
       const later = addDays(day0, 10);
       expect(holdsOn(kept[i].validity, later)).toBe(false);
-      const wrong = snapshotFromCache(records[i], kept[i].snapshot!, later, p);
+      const wrong = snapshotFromText(records[i], snapshotText(kept[i].snapshot!), later, p);
       expect(sortedItems(wrong)).not.toEqual(sortedItems(snapshotOf(records[i], p, calendar, later)));
     });
   });
@@ -208,7 +208,7 @@ describe.each(ENGINES)('the sweep on %s', (_engine, open) => {
       calendar,
       staff: () => directory.all(),
     };
-    fullRead = { ...ctx, caseLog, store: { ...store, keptSnapshots: async () => new Map() } };
+    fullRead = { ...ctx, caseLog, store: { ...store, casesToSweep: async (q) => (await store.casesToSweep(q)).map(({ kept: _kept, ...c }) => c) } };
     byReference = new Map((await t.db.query<{ id: string; reference: string }>('SELECT id, reference FROM cases')).map((r) => [r.reference, r.id]));
   }, 60_000);
   afterAll(async () => t?.dispose());
@@ -242,11 +242,14 @@ describe.each(ENGINES)('the sweep on %s', (_engine, open) => {
     expect(kept.length).toBe(byReference.size);
     expect(kept.map((k) => k.snapshot).join('\n')).not.toMatch(PRIVATE);
 
-    // 08:30 on a Monday: the team digests read every open case, all from what was kept.
+    // 08:30 on a Monday: the team digests, their caseloads from the case summary, their overdue
+    // items from the cases the day's digests list (not every open case), all from what was kept;
+    // planned as a full read plans them.
     const monday = await sweep(day0);
     expect(monday.planned.filter((p) => p.type === 'escalation').length).toBeGreaterThan(0);
     expect(monday.planned.filter((p) => p.type === 'team-digest').length).toBeGreaterThan(0);
-    expect(monday.casesRead).toBe(byReference.size - 1);
+    expect(monday.casesRead).toBeGreaterThan(0);
+    expect(monday.casesRead).toBeLessThan(byReference.size - 1);
     expect(monday.folded).toEqual([]);
     // Later the same day, and the days after: nothing changed, so nothing is folded (escalated
     // cases were kept at the version their escalation left).

@@ -14,7 +14,9 @@ export default {
 -- counted its digests too: it is read when that comes, and written in this form.
 ALTER TABLE case_reminders ADD COLUMN digest_on date;
 CREATE INDEX case_reminders_digest ON case_reminders (digest_on);
--- The last working day whose daily digests a sweep planned.
+-- The last working day whose daily digests a sweep planned; the reminder settings the cases' times
+-- were worked out under (when they change, every case's times are worked out again).
 ALTER TABLE scheduler_runs ADD COLUMN digest_on date;
+ALTER TABLE scheduler_runs ADD COLUMN times_key text;
 `,
 };
