@@ -1,7 +1,8 @@
 import { allocateCase, CaseWorkContext, recordWork } from '../../src/caseWork';
 import { calendarFor } from '../../src/calendar';
 import { LocalDate } from '../../src/localDate';
-import { loadPolicy } from '../../src/policy';
+import fs from 'node:fs';
+import { DEFAULT_POLICY_FILE, loadPolicy, validatePolicy } from '../../src/policy';
 import { reminderInstant } from '../../src/reminderTime';
 import { PlannedNotification } from '../../src/reminders/plan';
 import { plannedFromPayload } from '../../src/reminders/reminderPayload';
@@ -146,6 +147,24 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     await sweepReminders(sweep, { now: at('2027-03-04', '11:00') });
     expect((await times()).updated_at).not.toBe(kept.updated_at);
     expect(await recording('2027-03-05')).toEqual([]);
+  });
+
+  test('times kept under other reminder settings are worked out again: escalated after three working days instead of one, the telephone contact is not escalated the day after its deadline', async () => {
+    today = '2027-04-12' as LocalDate; // Monday
+    const record = await allocateCase(ctx, MORGAN, input({ leadProfessional: ALEX.id }));
+    const escalatedOn = async () => (await ctx.caseLog.read(record.caseId, { actor: 'test' })).events.filter((e) => e.type === 'escalated').map((e) => `${e.data.obligation} ${e.effectiveOn}`);
+    // Worked out under the shipped settings: the telephone contact (due Wednesday 14th) would be escalated on Thursday 15th.
+    await sweepReminders(sweep, { now: at('2027-04-12', '11:00') });
+    const open = (await t.db.query<{ n: number }>(`SELECT count(*)::int AS n FROM cases WHERE status <> 'closed'`))[0].n;
+    const later = validatePolicy({ ...JSON.parse(fs.readFileSync(DEFAULT_POLICY_FILE, 'utf8')), reminders: { escalateAfter: { 'telephone-contact': 3 } } });
+    const underLater = { ...sweep, policy: later };
+    // The first sweep under the new settings works every case out again, whatever its kept times said.
+    expect((await sweepReminders(underLater, { now: at('2027-04-12', '11:05') })).casesRead).toBe(open);
+    expect((await sweepReminders(underLater, { now: at('2027-04-12', '11:06') })).casesRead).toBeLessThan(open);
+    await sweepReminders(underLater, { now: at('2027-04-15', '08:30') });
+    expect(await escalatedOn()).toEqual([]);
+    await sweepReminders(underLater, { now: at('2027-04-19', '08:30') });
+    expect(await escalatedOn()).toEqual(['telephone-contact:2027-04-12 2027-04-19']);
   });
 
   test('a sweep that finds the lease held by a live sweeper does nothing', async () => {
