@@ -17,6 +17,11 @@ export interface RateWindow {
 export interface PacingLimits {
   perConversation: readonly RateWindow[];
   global: readonly RateWindow[];
+  /**
+   * The least time between two sends to one conversation, and between any two sends over all
+   * (milliseconds; none when absent): sends spaced out rather than in bursts the windows allow.
+   */
+  spacingMs?: { perConversation: number; global: number };
 }
 
 export const TEAMS_LIMITS: PacingLimits = {
@@ -30,31 +35,81 @@ export const TEAMS_LIMITS: PacingLimits = {
 };
 
 /**
- * What the dispatcher books by default: Teams' limits less a margin. A slot is booked when a send
- * starts, and the request reaches Teams some milliseconds later (the claim's write, the HTTPS
- * request), by varying amounts: booked at exactly 30 a second, 31 can land inside one second and
- * draw a 429, which holds every sender. A twentieth off the global rate, and one off each
- * per-conversation count, keeps arrivals inside the limits.
+ * The least spacing between sends such that, even if each arrives at the destination up to
+ * `toleranceMs` later than it was booked (by any mix of lags), no `window` of arrivals holds more
+ * than its count: `count + 1` sends span at least `count` spacings, so they arrive at least
+ * `count * spacing - toleranceMs` apart, which must be a whole window.
+ *
+ * spacingWithin({ count: 30, windowMs: 1000 }, 35) === 34.5 (a send every 34.5 ms, 29 a second)
+ */
+export const spacingWithin = (window: RateWindow, toleranceMs: number): number => (window.windowMs + toleranceMs) / window.count;
+
+/**
+ * How late (ms) an arrival may be, against its booking, before sends spaced `spacingMs` apart can
+ * break `window`: the inverse of spacingWithin.
+ */
+export const lagTolerated = (window: RateWindow, spacingMs: number): number => window.count * spacingMs - window.windowMs;
+
+/**
+ * How late a request may reach Teams against the slot booked for it, at most, for the default
+ * pacing to keep Teams' 30 a second: the claim's write and the HTTPS request take a few
+ * milliseconds, sometimes tens.
+ */
+export const ARRIVAL_LAG_TOLERATED_MS = 35;
+
+/**
+ * What the dispatcher books by default: Teams' limits, with sends spaced evenly. A slot is booked
+ * when a send starts, and the request reaches Teams some milliseconds later, by amounts that vary
+ * from send to send. Windows alone let 30 go in the first few milliseconds of a second and 30 more
+ * the moment the first has left the window: one of the first that arrives a little late and the
+ * next 30 on time make 31 in a second, and a 429 holds every sender for a second or more. So:
+ *
+ * - Over all conversations, sends go at least (1 s + 35 ms) / 30 = 34.5 ms apart (29 a second):
+ *   31 arrivals fit in one second only if a send lags by more than 35 ms (ARRIVAL_LAG_TOLERATED_MS)
+ *   beyond the lag of one booked 30 places after it. Teams' own 30 in a second is kept as the window.
+ * - To one conversation, sends go at least a seventh of a second apart (its 7 a second, evenly),
+ *   and each window is booked one fewer than Teams allows (a twentieth fewer for the longer ones):
+ *   a window of arrivals holds more than Teams' count only if a send lags by more than that
+ *   seventh of a second (143 ms).
+ *
+ * Evenly spaced at 29 a second, 2,000 sends take 69 s where Teams' windows would allow 66 s.
  */
 export const TEAMS_PACING: PacingLimits = {
   perConversation: TEAMS_LIMITS.perConversation.map((w) => ({ count: Math.max(1, w.count - Math.max(1, Math.floor(w.count / 20))), windowMs: w.windowMs })),
-  global: TEAMS_LIMITS.global.map((w) => ({ count: Math.max(1, Math.floor(w.count * 0.95)), windowMs: w.windowMs })),
+  global: TEAMS_LIMITS.global,
+  spacingMs: {
+    perConversation: TEAMS_LIMITS.perConversation[0].windowMs / TEAMS_LIMITS.perConversation[0].count,
+    global: spacingWithin(TEAMS_LIMITS.global[0], ARRIVAL_LAG_TOLERATED_MS),
+  },
 };
 
-/** How many of the ascending `times` are at or before `x`. */
-function countUpTo(times: readonly number[], x: number): number {
+/**
+ * How many of the ascending `times` pass `test`, which holds for every time below one that passes
+ * (a binary search).
+ */
+function countWhile(times: readonly number[], test: (h: number) => boolean): number {
   let lo = 0;
   let hi = times.length;
   while (lo < hi) {
     const mid = (lo + hi) >>> 1;
-    if (times[mid] <= x) lo = mid + 1;
+    if (test(times[mid])) lo = mid + 1;
     else hi = mid;
   }
   return lo;
 }
 
+/** How many of the ascending `times` are at or before `x`. */
+const countUpTo = (times: readonly number[], x: number) => countWhile(times, (h) => h <= x);
+
+/*
+ * Instants may carry fractions of a millisecond (spacings such as 1000/29), so "a send at h has
+ * left the window ending at s" is written h + windowMs <= s, and "t is spacing after h" as
+ * h + spacing <= t: the very sums that make the candidate instants, so that a candidate is judged
+ * free of the send it was made from whatever the rounding.
+ */
+
 /** Sends in the window that ends at `s`: the half-open interval (s - windowMs, s]. */
-const sendsInWindowEndingAt = (times: readonly number[], windowMs: number, s: number) => countUpTo(times, s) - countUpTo(times, s - windowMs);
+const sendsInWindowEndingAt = (times: readonly number[], windowMs: number, s: number) => countUpTo(times, s) - countWhile(times, (h) => h + windowMs <= s);
 
 /**
  * Whether one more send at `t` keeps `window`, given the sends (past and already reserved) at
@@ -73,20 +128,39 @@ export function fitsWindow(times: readonly number[], window: RateWindow, t: numb
 }
 
 /**
- * The earliest instant at or after `from` at which one more send keeps every window, given the
- * sends at `times` (ascending; reservations in the future included). It is `from` or the moment an
- * earlier send leaves a window.
+ * Whether one more send at `t` is at least `spacingMs` from every send (past and already reserved)
+ * at `times`, before it and after it. Only the nearest on each side can be closer.
+ *
+ * keepsSpacing([0, 100], 40, 60) === true; keepsSpacing([0, 100], 40, 30) === false
+ */
+export function keepsSpacing(times: readonly number[], spacingMs: number, t: number): boolean {
+  if (spacingMs <= 0) return true;
+  const after = countUpTo(times, t);
+  const before = after - 1;
+  return (before < 0 || times[before] + spacingMs <= t) && (after >= times.length || t + spacingMs <= times[after]);
+}
+
+/**
+ * The earliest instant at or after `from` at which one more send keeps every window, and is
+ * `spacingMs` (0 by default: none) from every other send, given the sends at `times` (ascending;
+ * reservations in the future included). It is `from`, the moment an earlier send leaves a window,
+ * or the moment one is `spacingMs` old.
  *
  * earliestSlot([0, 100, 200, 300, 400, 500, 600], [{ count: 7, windowMs: 1000 }], 650) === 1000
+ * earliestSlot([0, 100], [], 20, 60) === 160 (from 60 it is far enough after 0 but too close before 100)
  */
-export function earliestSlot(times: readonly number[], windows: readonly RateWindow[], from: number): number {
-  const fitsAll = (t: number) => windows.every((w) => fitsWindow(times, w, t));
+export function earliestSlot(times: readonly number[], windows: readonly RateWindow[], from: number, spacingMs = 0): number {
+  const fitsAll = (t: number) => keepsSpacing(times, spacingMs, t) && windows.every((w) => fitsWindow(times, w, t));
   if (fitsAll(from)) return from;
   const candidates = new Set<number>();
-  for (const w of windows) for (const h of times) if (h + w.windowMs > from) candidates.add(h + w.windowMs);
+  for (const h of times) {
+    for (const w of windows) if (h + w.windowMs > from) candidates.add(h + w.windowMs);
+    if (spacingMs > 0 && h + spacingMs > from) candidates.add(h + spacingMs);
+  }
   for (const t of [...candidates].sort((a, b) => a - b)) if (fitsAll(t)) return t;
-  // Unreachable: after the last send has left every window, any instant fits.
-  return Math.max(from, ...times.map((h) => h + Math.max(...windows.map((w) => w.windowMs))));
+  // Unreachable: after the last send has left every window and is spacingMs old, any instant fits.
+  const longestWait = Math.max(spacingMs, ...windows.map((w) => w.windowMs));
+  return Math.max(from, ...times.map((h) => h + longestWait));
 }
 
 /** What a pacer remembers: the sends made or reserved, per conversation and over all, and a hold. */
@@ -105,8 +179,8 @@ export function nextSendAt(state: PacerState, conversation: string, now: number,
   let t = Math.max(now, state.holdUntil);
   // Each limit only ever pushes later, so alternating between them settles on the earliest instant both allow.
   for (;;) {
-    const forConversation = earliestSlot(mine, limits.perConversation, t);
-    const forAll = earliestSlot(state.global, limits.global, forConversation);
+    const forConversation = earliestSlot(mine, limits.perConversation, t, limits.spacingMs?.perConversation);
+    const forAll = earliestSlot(state.global, limits.global, forConversation, limits.spacingMs?.global);
     if (forAll === forConversation) return forAll;
     t = forAll;
   }
@@ -116,14 +190,15 @@ function insertSorted(times: number[], t: number): void {
   times.splice(countUpTo(times, t), 0, t);
 }
 
-const longest = (windows: readonly RateWindow[]) => Math.max(0, ...windows.map((w) => w.windowMs));
+/** How long a send counts for: the longest window, or the spacing if that is longer. */
+const longest = (windows: readonly RateWindow[], spacingMs = 0) => Math.max(0, spacingMs, ...windows.map((w) => w.windowMs));
 
-/** Forgets sends that can no longer be in any window that contains `now` or later. */
+/** Forgets sends that can no longer be in any window that contains `now` or later, nor too close to a send then. */
 export function prune(state: PacerState, now: number, limits: PacingLimits): void {
-  const drop = (times: number[], windows: readonly RateWindow[]) => times.splice(0, countUpTo(times, now - longest(windows)));
-  drop(state.global, limits.global);
+  const drop = (times: number[], windows: readonly RateWindow[], spacingMs?: number) => times.splice(0, countUpTo(times, now - longest(windows, spacingMs)));
+  drop(state.global, limits.global, limits.spacingMs?.global);
   for (const [key, times] of state.conversations) {
-    drop(times, limits.perConversation);
+    drop(times, limits.perConversation, limits.spacingMs?.perConversation);
     if (times.length === 0) state.conversations.delete(key);
   }
 }
