@@ -10,7 +10,9 @@ import { loadPolicy } from '../src/policy';
 import { StaffMember } from '../src/staff';
 import { createCaseLog } from '../src/storage/caseLog';
 import { Database } from '../src/storage/database';
+import { createReminderStore } from '../src/storage/reminderStore';
 import { createStaffDirectory } from '../src/storage/staffDirectory';
+import { sweepReminders } from '../src/reminders/sweep';
 import { embeddedDatabase, ENGINES } from './helpers/database';
 
 const MORGAN = '11111111-1111-4111-8111-111111111111';
@@ -252,6 +254,18 @@ describe.each(RIGS)('earlyhelp cases import on %s', (_engine, openRig) => {
         { reference: 'EH-2041', actor: 'cli:ada', detail: { events: 3, file: 'caseload.json' } },
         { reference: 'EH-2042', actor: 'cli:ada', detail: { events: 6, file: 'caseload.json' } },
       ]);
+
+      // What the reminders read of each case is kept at import (the closed case too: a sweep never reads it), so that
+      // the next sweep reads them as it reads any case, not every event; staff ids and dates only, never the family.
+      const kept = await db.query<{ reference: string; version: number; snapshot: string }>(
+        `SELECT c.reference, s.version, s.snapshot FROM reminder_snapshots s JOIN cases c ON c.id = s.case_id WHERE c.reference IN ('EH-2041', 'EH-2042') ORDER BY 1`,
+      );
+      expect(kept.map((k) => [k.reference, k.version])).toEqual([['EH-2041', 3], ['EH-2042', 6]]);
+      expect(kept.map((k) => k.snapshot).join('\n')).not.toMatch(new RegExp(`${FAMILY}|${CHILD}`));
+      const policy2 = loadPolicy();
+      const sweep = await sweepReminders({ db, caseLog: log, store: createReminderStore(db), policy: policy2, calendar: calendarFor(policy2), staff: () => createStaffDirectory(db).all() }, { now: new Date('2026-11-30T10:00:00Z'), dryRun: true });
+      expect(sweep).toMatchObject({ casesFolded: 0 });
+      expect(sweep.casesRead).toBeGreaterThan(0);
 
       // A case recorded the ordinary way afterwards carries no import mark, and its log goes on from the import.
       const later = await log.append(open!.caseId, open!.version, [{ type: 'personal-contact-made', by: SAM, effectiveOn: TODAY, data: {} }], { actor: SAM });

@@ -7,11 +7,13 @@ import { alreadyInCaseLog, CaseImportError, parseCaseImport, readCaseImportJson 
 import { londonDateOf } from '../localDate';
 import { obligations } from '../obligations';
 import { DEFAULT_POLICY_FILE, loadPolicy } from '../policy';
+import { keepForSweeps } from '../reminders/sweep';
 import { parseStaffCsv, StaffError, StaffMember, validateStaffMember } from '../staff';
 import { readAudit } from '../storage/audit';
 import { createCaseLog, DuplicateReferenceError } from '../storage/caseLog';
 import { Database } from '../storage/database';
 import { migrate, pendingMigrations } from '../storage/migrations';
+import { createReminderStore } from '../storage/reminderStore';
 import { createStaffDirectory } from '../storage/staffDirectory';
 import type { CliIo } from './main';
 import { withDatabase as withDatabaseOf } from './withDatabase';
@@ -165,14 +167,25 @@ export function registerDataCommands(program: Command, io: CliIo): void {
       return withDatabase(async (db) => {
         const staff = await createStaffDirectory(db).all();
         const imported = importFault(file, () => parseCaseImport(document, { staff, today: londonDateOf(io.now()) }));
+        const caseLog = createCaseLog(db);
+        let written: Array<{ caseId: string }>;
         try {
-          await createCaseLog(db).importCases(imported, { actor, file: path.basename(file) });
+          written = await caseLog.importCases(imported, { actor, file: path.basename(file) });
         } catch (e) {
           if (e instanceof DuplicateReferenceError) throw new UsageError(`${file}: ${alreadyInCaseLog(imported, e.reference).message}`);
           throw e;
         }
         const events = imported.reduce((n, c) => n + c.events.length, 0);
         io.stdout(`imported ${imported.length} cases (${events} events) from ${file}\n`);
+        // What the reminders read of each case, kept now, so that the next sweep does not fold them all.
+        // Only a cache: should it fail, the cases stand imported and the sweep works them out itself.
+        try {
+          const policy = loadPolicy(io.env.EARLYHELP_POLICY ?? DEFAULT_POLICY_FILE);
+          const sweeps = { db, caseLog, store: createReminderStore(db), policy, calendar: calendarFor(policy), staff: () => createStaffDirectory(db).all() };
+          await keepForSweeps(sweeps, written.map((c) => c.caseId), londonDateOf(io.now()));
+        } catch (e) {
+          io.stderr(`the reminders will work the imported cases out at their next sweep (${(e as Error).message})\n`);
+        }
       });
     });
 

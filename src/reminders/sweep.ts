@@ -8,9 +8,9 @@ import type { Policy } from '../policy';
 import type { StaffMember } from '../staff';
 import { CaseLog, CaseRecord, createCaseLog, IdempotencyConflictError, VersionConflictError } from '../storage/caseLog';
 import type { Database } from '../storage/database';
-import { DueCase, inChunks, NextTime, ReminderStore, SnapshotToKeep } from '../storage/reminderStore';
+import { DueCase, inChunks, NextTime, ReminderStore, SnapshotToKeep, SweepRecord } from '../storage/reminderStore';
 import { reminderTimesKeyOf, reminderTimesOf } from './nextReminder';
-import { CaseSnapshot, inPlanOrder, PlannedNotification, planSweep, planSweepDigests, planSweepEscalations } from './plan';
+import { CaseSnapshot, inPlanOrder, PlannedNotification, planSweep, planSweepDigests, planSweepEscalations, SweepInput } from './plan';
 import { digestInstant, isTeamDigestDay, isWithinWorkingHours } from './schedule';
 import { reminderPayload } from './reminderPayload';
 import { CachedSnapshot, cachedSnapshotOf, SnapshotValidity, snapshotFromText, snapshotRulesOf, validityOf } from './snapshotCache';
@@ -69,67 +69,87 @@ export async function sweepReminders(ctx: SweepContext, options: SweepOptions): 
   if (!before) return { planned: [], casesRead: 0, casesFolded: 0, skipped: 'another sweep is running' };
   const planned: { digestOn?: LocalDate; teamDigestOn?: LocalDate } = {};
   try {
-    const today = londonDateOf(now);
-    const digestTime = isWithinWorkingHours(now, ctx.calendar, ctx.policy) && now >= digestInstant(today, ctx.policy);
-    // The day's digests, once: by the first sweep from the digest time (later, if the server was down then).
-    const digests = digestTime && before.digestOn !== today;
-    // The weekly team digests, once, on the first working day of the week.
-    const teamDigests = digestTime && ctx.policy.reminders.teamDigest.enabled && isTeamDigestDay(today, ctx.calendar) && before.teamDigestOn !== today;
-    const rules = snapshotRulesOf(ctx.policy, ctx.calendar);
+    const owed = owedAt(ctx, now, before);
     // Times kept under other reminder settings say nothing: every case is worked out again.
-    const timesKey = reminderTimesKeyOf(ctx.policy, rules);
-    const timesHold = before.timesKey === timesKey;
-    if (!timesHold && !options.dryRun) await ctx.store.timesUnder(holder, timesKey);
-    // A digest sweep reads many cases: who is who, who can be reached and the snoozes are read meanwhile.
-    const people = digests || teamDigests ? peopleOfSweep(ctx, today) : undefined;
+    if (!owed.timesHold && !options.dryRun) await ctx.store.timesUnder(holder, owed.timesKey);
+    const { today, rules, digests, teamDigests } = owed;
+    // A digest sweep reads many cases: who is who, who can be reached, the snoozes (and the
+    // caseloads for the team digests, from the case summary) are read meanwhile.
+    const people = digests || teamDigests ? peopleOfSweep(ctx, today, teamDigests) : undefined;
     people?.catch(() => undefined);
-    // The team digests count caseloads from the case summary, and read the cases the day's digests list (those with anything overdue).
-    const caseloads = teamDigests ? ctx.caseLog.openCaseloads() : undefined;
-    caseloads?.catch(() => undefined);
-    const due = await ctx.store.casesToSweep({ now, day: today, rules, digestDay: digests || teamDigests ? today : undefined, all: !timesHold && options.dryRun });
-    const done = () => {
-      if (digests) planned.digestOn = today;
-      if (teamDigests) planned.teamDigestOn = today;
-    };
+    const due = await ctx.store.casesToSweep({ now, day: today, rules, digestDay: digests || teamDigests ? today : undefined, all: !owed.timesHold && options.dryRun });
+    const done = () => Object.assign(planned, digests ? { digestOn: today } : {}, teamDigests ? { teamDigestOn: today } : {});
     // Between digest times nothing is due: the sweep ends here, having read one index.
     if (due.length === 0 && !teamDigests) {
       done();
       return { planned: [], casesRead: 0, casesFolded: 0 };
     }
-    const { staff, reachable, snoozes } = await (people ?? peopleOfSweep(ctx, today));
-    const input = { now, policy: ctx.policy, calendar: ctx.calendar, staff, reachable, includeDigests: digests, includeTeamDigests: teamDigests, ...(caseloads ? { caseloads: await caseloads } : {}) };
+    const { staff, reachable, snoozes, caseloads } = await (people ?? peopleOfSweep(ctx, today, false));
+    const input = { now, policy: ctx.policy, calendar: ctx.calendar, staff, reachable, includeDigests: digests, includeTeamDigests: teamDigests, ...(caseloads ? { caseloads } : {}) };
     if (options.dryRun) {
       const cases = await readCases(ctx, due, today, rules, snoozes, false);
       return { planned: planSweep({ ...input, cases: cases.map((c) => c.snapshot) }), ...readOf(cases) };
     }
-    // Each case's escalations are its own: they are planned and queued as its chunk is read, the
-    // server writing them while the next chunks are read and the digests planned.
-    const escalating = escalationQueue(ctx, holder);
-    let cases: SweptCase[];
-    try {
-      cases = await readCases(ctx, due, today, rules, snoozes, true, (chunk) => escalating.add(planSweepEscalations(input, chunk.map((c) => c.snapshot)), chunk));
-    } catch (e) {
-      await escalating.settled();
-      throw e;
-    }
-    // The escalations written meanwhile are in the cases' snapshots as well as in `escalations`: a digest lists them the same either way.
-    const digestsPlanned = planSweepDigests({ ...input, cases: cases.map((c) => c.snapshot) }, escalating.planned);
-    const plan = inPlanOrder([...escalating.planned, ...digestsPlanned]);
-    const queuing = enqueueMany(ctx.db, digestsPlanned.map(reminderMessage), { atOnce: ctx.db.kind === 'postgres' ? 3 : 1 });
-    let queued: Set<string>;
-    try {
-      queued = await escalating.done();
-    } finally {
-      await queuing.catch(() => undefined);
-    }
-    for (const key of await queuing) queued.add(key);
-    // Only once all is queued: a sweep cut short leaves its cases due, to be planned again (once, by their dedupe keys).
-    await ctx.store.setNext(nextTimes(cases, due, now, ctx), rules);
+    const result = await planAndQueue(ctx, holder, input, { due, today, rules, snoozes });
     done();
-    return { planned: plan.filter((n) => queued.has(n.dedupeKey)), ...readOf(cases) };
+    return result;
   } finally {
     if (!options.dryRun) await ctx.store.releaseLease(holder, now, planned);
   }
+}
+
+/** What a sweep at `now` owes, given what the sweeps before planned. */
+function owedAt(ctx: SweepContext, now: Date, before: SweepRecord) {
+  const today = londonDateOf(now);
+  const digestTime = isWithinWorkingHours(now, ctx.calendar, ctx.policy) && now >= digestInstant(today, ctx.policy);
+  const rules = snapshotRulesOf(ctx.policy, ctx.calendar);
+  const timesKey = reminderTimesKeyOf(ctx.policy, rules);
+  return {
+    today,
+    rules,
+    timesKey,
+    /** The cases' times were worked out under these reminder settings. */
+    timesHold: before.timesKey === timesKey,
+    /** The day's digests, once: by the first sweep from the digest time (later, if the server was down then). */
+    digests: digestTime && before.digestOn !== today,
+    /** The weekly team digests, once, on the first working day of the week. */
+    teamDigests: digestTime && ctx.policy.reminders.teamDigest.enabled && isTeamDigestDay(today, ctx.calendar) && before.teamDigestOn !== today,
+  };
+}
+
+/**
+ * The sweep for real: each case's escalations are its own, so they are planned and queued as its
+ * chunk is read, the server writing them while the next chunks are read; then the digests are
+ * planned and queued; then, only once all is queued, each case's times are set (a sweep cut short
+ * leaves its cases due, to be planned again, once, by their dedupe keys).
+ */
+async function planAndQueue(
+  ctx: SweepContext,
+  holder: string,
+  input: Omit<SweepInput, 'cases'>,
+  read: { due: readonly DueCase[]; today: LocalDate; rules: string; snoozes: ReadonlyMap<string, ReadonlyMap<string, LocalDate>> },
+): Promise<SweepResult> {
+  const escalating = escalationQueue(ctx, holder);
+  let cases: SweptCase[];
+  try {
+    cases = await readCases(ctx, read.due, read.today, read.rules, read.snoozes, true, (chunk) => escalating.add(planSweepEscalations(input, chunk.map((c) => c.snapshot)), chunk));
+  } catch (e) {
+    await escalating.settled();
+    throw e;
+  }
+  // The escalations written meanwhile are in the cases' snapshots as well as in `escalating.planned`: a digest lists them the same either way.
+  const digests = planSweepDigests({ ...input, cases: cases.map((c) => c.snapshot) }, escalating.planned);
+  const queuing = enqueueMany(ctx.db, digests.map(reminderMessage), { atOnce: ctx.db.kind === 'postgres' ? 3 : 1 });
+  let queued: Set<string>;
+  try {
+    queued = await escalating.done();
+  } finally {
+    await queuing.catch(() => undefined);
+  }
+  for (const key of await queuing) queued.add(key);
+  await ctx.store.setNext(nextTimes(cases, read.due, input.now, ctx), read.rules);
+  const plan = inPlanOrder([...escalating.planned, ...digests]);
+  return { planned: plan.filter((n) => queued.has(n.dedupeKey)), ...readOf(cases) };
 }
 
 /**
@@ -151,10 +171,10 @@ function nextTimes(cases: readonly SweptCase[], due: readonly DueCase[], now: Da
   return out;
 }
 
-/** What a sweep reads besides the cases: the staff, who can be reached in Teams, and the snoozes standing today. */
-async function peopleOfSweep(ctx: SweepContext, today: LocalDate) {
-  const [staff, reachable, snoozes] = await Promise.all([ctx.staff(), ctx.store.reachableStaff(), ctx.store.standingSnoozes(today)]);
-  return { staff, reachable, snoozes };
+/** What a sweep reads besides the cases: the staff, who can be reached in Teams, the snoozes standing today, and with `caseloads` every open case's caseload. */
+async function peopleOfSweep(ctx: SweepContext, today: LocalDate, caseloads: boolean) {
+  const [staff, reachable, snoozes, open] = await Promise.all([ctx.staff(), ctx.store.reachableStaff(), ctx.store.standingSnoozes(today), caseloads ? ctx.caseLog.openCaseloads() : undefined]);
+  return { staff, reachable, snoozes, caseloads: open };
 }
 
 const readOf = (cases: readonly SweptCase[]) => ({ casesRead: cases.length, casesFolded: cases.filter((c) => c.folded).length });
@@ -190,17 +210,10 @@ async function readCases(
   onChunk?: (chunk: SweptCase[]) => void,
 ): Promise<SweptCase[]> {
   return inChunks(due, async (chunk) => {
-    const folded = new Map<string, SweptCase>();
-    const toKeep: SnapshotToKeep[] = [];
     const stale = chunk.filter((d) => !d.kept).map((d) => d.caseId);
-    for (const record of stale.length ? await ctx.caseLog.readForScheduler(stale) : []) {
-      const snapshot = snapshotOf(record, ctx.policy, ctx.calendar, today, snoozes.get(record.caseId));
-      const swept: SweptCase = { snapshot, validity: validityOf(record.events, today), folded: true };
-      folded.set(record.caseId, swept);
-      const cached = cachedSnapshotOf(snapshot, ctx.policy);
-      if (cached) toKeep.push({ caseId: record.caseId, version: record.version, validity: swept.validity, snapshot: cached });
-    }
+    const { swept, toKeep } = stale.length ? await foldCases(ctx, stale, today, snoozes) : { swept: [], toKeep: [] };
     if (keep && toKeep.length) await ctx.store.keep(toKeep, rules);
+    const folded = new Map(swept.map((c) => [c.snapshot.caseId, c]));
     const out: SweptCase[] = [];
     for (const d of chunk) {
       if (d.kept) out.push({ snapshot: snapshotFromText(d, d.kept.text, today, ctx.policy, snoozes.get(d.caseId)), validity: d.kept.validity, folded: false });
@@ -209,6 +222,36 @@ async function readCases(
     onChunk?.(out);
     return out;
   });
+}
+
+/** These cases worked out from all their events, as the planner reads them on `today`, with what to keep of each. */
+async function foldCases(ctx: SweepContext, caseIds: readonly string[], today: LocalDate, snoozes: ReadonlyMap<string, ReadonlyMap<string, LocalDate>>): Promise<{ swept: SweptCase[]; toKeep: SnapshotToKeep[] }> {
+  const swept: SweptCase[] = [];
+  const toKeep: SnapshotToKeep[] = [];
+  for (const record of await ctx.caseLog.readForScheduler(caseIds)) {
+    const snapshot = snapshotOf(record, ctx.policy, ctx.calendar, today, snoozes.get(record.caseId));
+    const c: SweptCase = { snapshot, validity: validityOf(record.events, today), folded: true };
+    swept.push(c);
+    const cached = cachedSnapshotOf(snapshot, ctx.policy);
+    if (cached) toKeep.push({ caseId: record.caseId, version: record.version, validity: c.validity, snapshot: cached });
+  }
+  return { swept, toKeep };
+}
+
+/**
+ * Works these cases out from their events and keeps what the sweeps read of them (an import's
+ * cases: their events are appended in bulk), so that the first sweep after reads them as it reads
+ * any case, rather than every event of every one. Only a cache: what a sweep finds kept under other
+ * rules, or of a case changed since, it works out again. Returns how many were kept.
+ */
+export async function keepForSweeps(ctx: SweepContext, caseIds: readonly string[], today: LocalDate): Promise<number> {
+  const rules = snapshotRulesOf(ctx.policy, ctx.calendar);
+  const kept = await inChunks(caseIds, async (chunk) => {
+    const { toKeep } = await foldCases(ctx, chunk, today, new Map());
+    if (toKeep.length) await ctx.store.keep(toKeep, rules);
+    return [toKeep.length];
+  });
+  return kept.reduce((a, b) => a + b, 0);
 }
 
 /** Escalations a transaction carries: a few statements and one commit for many, not several each. */

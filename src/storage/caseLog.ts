@@ -260,7 +260,7 @@ export function createCaseLog(db: Database) {
         const set = summarySet([allocation], 2);
         await tx.query(`UPDATE cases SET version = 1${set.sql} WHERE id = $1`, [caseId, ...set.params]);
         const events = await insertEvents(tx, caseId, 0, [allocation], input.idempotencyKey);
-        await tx.query(`INSERT INTO case_reminders (case_id, next_at) VALUES ($1, '-infinity')`, [caseId]);
+        await tx.query(`INSERT INTO case_reminders (case_id, next_at, version) VALUES ($1, '-infinity', 1)`, [caseId]);
         await recordAudit(tx, { actor: input.actor, action: 'case.open', caseId, detail: { events: ['allocated'] } });
         const record: CaseRecord = { caseId, reference: input.reference, version: 1, events };
         await input.alsoInTransaction?.(tx, record);
@@ -300,7 +300,7 @@ export function createCaseLog(db: Database) {
                 SELECT c.id, c.reference, c.version, c.lead_professional, c.manager, c.caseload_points, c.status, c.allocated_on::date, c.closed_on::date
                   FROM jsonb_to_recordset($1::jsonb) AS c(id text, reference text, version int, lead_professional text, manager text, caseload_points int, status text, allocated_on text, closed_on text)
                 RETURNING id, version)
-              , reminded AS (INSERT INTO case_reminders (case_id, next_at) SELECT id, '-infinity' FROM inserted)
+              , reminded AS (INSERT INTO case_reminders (case_id, next_at, version) SELECT id, '-infinity', version FROM inserted)
               INSERT INTO audit_log (actor, action, case_id, detail) SELECT $2, 'case.import', id, jsonb_build_object('events', version, 'file', $3::text) FROM inserted`);
         } catch (e) {
           // Another writer took a reference between our check and our insert.
@@ -341,7 +341,7 @@ export function createCaseLog(db: Database) {
         // request is caught by the unique idempotency key, see onceOnly, not by a read first).
         const set = summarySet(valid, 6);
         const moved = await q.query<{ reference: string }>(
-          `WITH moved AS (UPDATE cases SET version = version + $3${set.sql} WHERE id = $1 AND version = $2 RETURNING id, reference),
+          `WITH moved AS (UPDATE cases SET version = version + $3${set.sql} WHERE id = $1 AND version = $2 RETURNING id, reference, version),
            inserted AS (
              INSERT INTO case_events (id, case_id, sequence, type, by_staff, recorded_at, effective_on, data, idempotency_key)
              SELECT e.id, moved.id, e.sequence, e.type, e.by_staff, e.recorded_at::timestamptz, e.effective_on::date, e.data, e.idempotency_key
@@ -349,8 +349,8 @@ export function createCaseLog(db: Database) {
              RETURNING 1),
            audited AS (INSERT INTO audit_log (actor, action, case_id, detail) SELECT $5, 'case.append', moved.id, $${6 + set.params.length}::jsonb FROM moved),
            -- The scheduler works the case out again at its next sweep.
-           reminded AS (INSERT INTO case_reminders (case_id, next_at) SELECT moved.id, '-infinity' FROM moved
-                          ON CONFLICT (case_id) DO UPDATE SET next_at = '-infinity', updated_at = now())
+           reminded AS (INSERT INTO case_reminders (case_id, next_at, version) SELECT moved.id, '-infinity', moved.version FROM moved
+                          ON CONFLICT (case_id) DO UPDATE SET next_at = '-infinity', version = EXCLUDED.version, updated_at = now())
            SELECT reference FROM moved`,
           [
             caseId,
@@ -441,8 +441,8 @@ export function createCaseLog(db: Database) {
              RETURNING 1),
            audited AS (INSERT INTO audit_log (actor, action, case_id, detail) SELECT $2, 'case.append', moved.id, w.audit FROM moved JOIN w ON w.case_id = moved.id),
            -- The scheduler works each case out again at its next sweep.
-           reminded AS (INSERT INTO case_reminders (case_id, next_at) SELECT moved.id, '-infinity' FROM moved ORDER BY moved.id
-                          ON CONFLICT (case_id) DO UPDATE SET next_at = '-infinity', updated_at = now())
+           reminded AS (INSERT INTO case_reminders (case_id, next_at, version) SELECT moved.id, '-infinity', moved.version FROM moved ORDER BY moved.id
+                          ON CONFLICT (case_id) DO UPDATE SET next_at = '-infinity', version = EXCLUDED.version, updated_at = now())
            SELECT id, version FROM moved`,
           [JSON.stringify(cases), opts.actor, new Date().toISOString()],
         );

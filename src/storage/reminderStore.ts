@@ -142,10 +142,21 @@ export function createReminderStore(db: Database) {
      * the cases and what was kept of them together.
      */
     async casesToSweep(q: { now: Date; day: LocalDate; rules: string; digestDay?: LocalDate; all?: boolean }): Promise<DueCase[]> {
-      const byDigest = !q.all && q.digestDay !== undefined;
-      const from = q.all ? `cases c LEFT JOIN case_reminders r ON r.case_id = c.id` : `case_reminders r JOIN cases c ON c.id = r.case_id`;
-      const where = q.all ? `c.status <> 'closed'` : `r.next_at <= $1::timestamptz${byDigest ? ' OR r.digest_on <= $4::date' : ''}`;
-      const params: unknown[] = [q.now.toISOString(), q.rules, q.day, ...(byDigest ? [q.digestDay] : [])];
+      const params: unknown[] = [q.now.toISOString(), q.rules, q.day];
+      let from = `case_reminders r JOIN cases c ON c.id = r.case_id`;
+      let where: string;
+      if (q.all) {
+        from = `cases c LEFT JOIN case_reminders r ON r.case_id = c.id`;
+        where = `c.status <> 'closed'`;
+      } else if (q.digestDay !== undefined) {
+        where = `r.next_at <= $1::timestamptz OR r.digest_on <= $${params.push(q.digestDay)}::date`;
+      } else {
+        // Between digests: few cases or none, found by the index first (a plan for the whole
+        // table would read every snapshot to find none), then read by id.
+        const ids = await db.query<{ case_id: string }>(`SELECT case_id FROM case_reminders WHERE next_at <= $1::timestamptz`, [params[0]]);
+        if (ids.length === 0) return [];
+        where = `c.id = ANY($${params.push(ids.map((r) => r.case_id))}::text[])`;
+      }
       const rows = await db.query<{ case_id: string; reference: string; version: number; settled: boolean | null; valid_from: string | null; valid_until: string | null; snapshot: string | null }>(
         `SELECT c.id AS case_id, c.reference, c.version, r.next_at > $1::timestamptz AS settled, s.valid_from, s.valid_until, s.snapshot
            FROM ${from}
@@ -200,7 +211,8 @@ export function createReminderStore(db: Database) {
                      FROM unnest($1::text[], $2::int[], $3::timestamptz[], $4::date[], $5::date[], $6::date[]) WITH ORDINALITY AS u(case_id, version, next_at, digest_on, valid_from, valid_until, line)
                      LEFT JOIN string_to_table($7::text, E'\\n') WITH ORDINALITY AS s(snapshot, line) ON s.line = u.line
                      JOIN cases c ON c.id = u.case_id AND c.version = u.version),
-             timed AS (UPDATE case_reminders r SET next_at = n.next_at, digest_on = n.digest_on, updated_at = now() FROM n WHERE r.case_id = n.case_id)
+             -- Checked on the row itself, so that an append committed while this ran (it sets the row's version) stands.
+             timed AS (UPDATE case_reminders r SET next_at = n.next_at, digest_on = n.digest_on, updated_at = now() FROM n WHERE r.case_id = n.case_id AND r.version = n.version)
         INSERT INTO reminder_snapshots (case_id, version, rules, valid_from, valid_until, snapshot)
         SELECT case_id, version, $8, valid_from, valid_until, snapshot FROM n WHERE snapshot IS NOT NULL
         ON CONFLICT (case_id) DO UPDATE SET version = EXCLUDED.version, rules = EXCLUDED.rules, valid_from = EXCLUDED.valid_from,

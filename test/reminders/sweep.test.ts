@@ -167,6 +167,41 @@ describe.each(ENGINES)('on %s', (_engine, open) => {
     expect(await escalatedOn()).toEqual(['telephone-contact:2027-04-12 2027-04-19']);
   });
 
+  test('a change committed while a sweep writes the case\'s times stands: the case is worked out again at the next sweep', async () => {
+    today = '2027-05-03' as LocalDate; // Monday
+    const record = await allocateCase(ctx, MORGAN, input({ leadProfessional: ALEX.id }));
+    await sweepReminders(sweep, { now: at('2027-05-04', '11:00') });
+    const times = async () => (await t.db.query<{ next_at: string; version: number }>(`SELECT next_at::text, version FROM case_reminders WHERE case_id = $1`, [record.caseId]))[0];
+    expect((await times()).next_at).not.toBe('-infinity');
+    const store = createReminderStore(t.db);
+    // The times a sweep worked out at version 1: written only while the case is still at it.
+    const stale = { caseId: record.caseId, version: 1, at: new Date('2027-06-01T07:30:00Z'), digestOn: '2027-06-01' as LocalDate };
+    if (t.db.kind === 'postgres') {
+      // The telephone contact recorded in a transaction that commits while the sweep's statement waits on it.
+      let commit!: () => void;
+      const held = new Promise<void>((resolve) => (commit = resolve));
+      let appended!: () => void;
+      const written = new Promise<void>((resolve) => (appended = resolve));
+      const change = t.db.transaction(async (tx) => {
+        await createCaseLog(tx).append(record.caseId, 1, [{ type: 'telephone-contact-made', by: ALEX.id, effectiveOn: '2027-05-04' as LocalDate, data: {} }], { actor: ALEX.id });
+        appended();
+        await held;
+      });
+      await written;
+      const setting = store.setNext([stale]);
+      await new Promise((r) => setTimeout(r, 200));
+      commit();
+      await Promise.all([change, setting]);
+    } else {
+      await ctx.caseLog.append(record.caseId, 1, [{ type: 'telephone-contact-made', by: ALEX.id, effectiveOn: '2027-05-04' as LocalDate, data: {} }], { actor: ALEX.id });
+      await store.setNext([stale]);
+    }
+    expect(await times()).toEqual({ next_at: '-infinity', version: 2 });
+    const next = await sweepReminders(sweep, { now: at('2027-05-04', '11:01') });
+    expect(next.casesRead).toBeGreaterThanOrEqual(1);
+    expect((await times()).next_at).not.toBe('-infinity');
+  });
+
   test('a sweep that finds the lease held by a live sweeper does nothing', async () => {
     const store = createReminderStore(t.db);
     expect(await store.takeLease('other')).not.toBeNull();
