@@ -29,11 +29,11 @@ import { seeded } from '../test/helpers/seeded';
  * The scheduler at an authority's scale (issue 8, "Benchmark"):
  *
  * 1. The 08:30 digest sweep of a working day over 100,000 open cases held by 5,000 workers (and
- *    their 500 managers), the first after they were imported (the import kept what the sweeps read
- *    of each case, as `earlyhelp cases import` does, so every case is read from that, and has its
- *    times worked out); its time on the PostgreSQL server and on PGlite in memory, with what it
- *    read and planned, and a dry run of it with nothing kept (every case folded from its events,
- *    as after a release that changes a rule).
+ *    their 500 managers), the first after they were imported at 07:00 (the import kept what the
+ *    sweeps read of each case, and its times, as `earlyhelp cases import` does, so the sweep reads
+ *    the cases the day's digests list or with an escalation due, from that); its time on the
+ *    PostgreSQL server and on PGlite in memory, with what it read and planned, and a dry run of it
+ *    with nothing kept (every case folded from its events, as after a release that changes a rule).
  * 2. A sweep between digests the same morning, once the 08:30 sweep has set each case's times, and
  *    the process's RSS after the sweeps.
  * 3. The daily sweeps as they run from then on (src/reminders/snapshotCache.ts, nextReminder.ts):
@@ -192,7 +192,7 @@ export function reminderCaseload(options: CaseloadOptions, policy: Policy = load
  * Writes a caseload: the staff, a chat with the bot for all but one in 25 (who cannot be reached),
  * and the cases through `importCases` (each case due at the next sweep), `chunk` cases a transaction.
  */
-export async function loadCaseload(db: Database, caseload: Caseload, options: { chunk?: number; keep?: { policy: Policy; today: LocalDate } } = {}): Promise<{ keepSeconds: number }> {
+export async function loadCaseload(db: Database, caseload: Caseload, options: { chunk?: number; keep?: { policy: Policy; now: Date } } = {}): Promise<{ keepSeconds: number }> {
   const chunk = options.chunk ?? 10_000;
   await createStaffDirectory(db).save(caseload.staff, 'bench');
   const conversations = createConversationStore(db);
@@ -206,7 +206,7 @@ export async function loadCaseload(db: Database, caseload: Caseload, options: { 
   if (!options.keep) return { keepSeconds: 0 };
   // As `earlyhelp cases import` does: what the sweeps read of each case kept at import.
   const started = process.hrtime.bigint();
-  await keepForSweeps(sweepContext(db, options.keep.policy), ids, options.keep.today);
+  await keepForSweeps(sweepContext(db, options.keep.policy), ids, options.keep.now);
   return { keepSeconds: Number(process.hrtime.bigint() - started) / 1e9 };
 }
 
@@ -259,13 +259,14 @@ async function sweepFigures(db: Database, cases: number): Promise<SweepFigures> 
   const workers = Math.max(1, Math.round((cases * WORKERS) / CASES));
   const start = process.hrtime.bigint();
   await migrate(db);
-  const { keepSeconds } = await loadCaseload(db, reminderCaseload({ cases, workers, day: DAY }, policy), { keep: { policy, today: DAY } });
+  // Imported at 07:00 on the morning of the sweep.
+  const { keepSeconds } = await loadCaseload(db, reminderCaseload({ cases, workers, day: DAY }, policy), { keep: { policy, now: reminderInstant(DAY, '07:00') } });
   const loadSeconds = seconds(start);
   const ctx = sweepContext(db, policy);
   const at = (time: string) => reminderInstant(DAY, time);
 
   // The same sweep with nothing kept to read (as after a release that changes a rule): every case folded from its events; a dry run, so that nothing changes.
-  const nothingKept: SweepContext = { ...ctx, store: { ...ctx.store, casesToSweep: async (q) => (await ctx.store.casesToSweep(q)).map(({ kept: _kept, ...c }) => c) } };
+  const nothingKept: SweepContext = { ...ctx, store: { ...ctx.store, casesToSweep: async (q) => (await ctx.store.casesToSweep({ ...q, all: true })).map(({ kept: _kept, ...c }) => c) } };
   let t = process.hrtime.bigint();
   const folding = await sweepReminders(nothingKept, { now: at('08:30'), dryRun: true, holder: 'bench' });
   const foldAllSeconds = seconds(t);
@@ -276,7 +277,7 @@ async function sweepFigures(db: Database, cases: number): Promise<SweepFigures> 
   t = process.hrtime.bigint();
   const digest = await sweepReminders(ctx, { now: at('08:30'), holder: 'bench' });
   const digestSeconds = seconds(t);
-  if (digest.skipped || digest.casesRead !== cases) throw new Error(`the 08:30 sweep read ${digest.casesRead} of ${cases} cases (${digest.skipped ?? 'not skipped'})`);
+  if (digest.skipped || digest.casesRead === 0 || digest.casesFolded !== 0) throw new Error(`the 08:30 sweep read ${digest.casesRead} of ${cases} cases, ${digest.casesFolded} from their events (${digest.skipped ?? 'not skipped'})`);
   if (dry.planned.length < digest.planned.length) throw new Error('the sweep planned more than its dry run');
 
   // The first sweep after 08:30 reads again the cases the escalations changed; then the morning rests.
@@ -321,8 +322,8 @@ async function sweepFigures(db: Database, cases: number): Promise<SweepFigures> 
 
 function sweepLines(engine: string, aim: number, f: SweepFigures, note = ''): string[] {
   return [
-    `reminders sweep at 08:30, ${engine}, the first after the import (what the sweeps read kept at import; every case read, its times worked out): ${n(f.cases)} cases, ${n(f.workers)} workers: ${f.digestSeconds.toFixed(2)} s (aim < ${aim} s); ` +
-      `${n(f.planned)} notifications planned (${n(f.escalations)} escalations), ${n(f.casesRead)} cases read; its dry run (read and plan, nothing written) ${f.dryRunSeconds.toFixed(2)} s, ${n(f.dryRunPlanned)} planned; ` +
+    `reminders sweep at 08:30, ${engine}, the first after the import at 07:00 (which kept what the sweeps read of each case, and its times): ${n(f.cases)} cases, ${n(f.workers)} workers: ${f.digestSeconds.toFixed(2)} s (aim < ${aim} s); ` +
+      `${n(f.planned)} notifications planned (${n(f.escalations)} escalations), ${n(f.casesRead)} cases read (those the day's digests list or with an escalation due); its dry run (read and plan, nothing written) ${f.dryRunSeconds.toFixed(2)} s, ${n(f.dryRunPlanned)} planned; ` +
       `loaded in ${f.loadSeconds.toFixed(0)} s, of which keeping what the sweeps read ${f.keepSeconds.toFixed(1)} s; with nothing kept (after a release that changes a rule: every case folded from its events) its dry run takes ${f.foldAllSeconds.toFixed(2)} s${note}`,
     `reminders sweep between digests, ${engine}: ${f.between.ms.toFixed(1)} ms (aim < 20 ms), ${n(f.between.casesRead)} cases read; ` +
       `the sweep at 08:31: ${f.nextSweep.ms.toFixed(0)} ms, ${n(f.nextSweep.casesRead)} cases read again (changed by their escalations), ${n(f.nextSweep.planned)} planned; RSS after the sweeps ${mb(f.rss)}`,

@@ -262,6 +262,10 @@ describe.each(RIGS)('earlyhelp cases import on %s', (_engine, openRig) => {
       );
       expect(kept.map((k) => [k.reference, k.version])).toEqual([['EH-2041', 3], ['EH-2042', 6]]);
       expect(kept.map((k) => k.snapshot).join('\n')).not.toMatch(new RegExp(`${FAMILY}|${CHILD}`));
+      // And each open case's times: when its next escalation falls, and the first day its digest lists it.
+      const [times] = await db.query<{ next_at: string; digest_on: string | null }>(`SELECT r.next_at::text, r.digest_on::text FROM case_reminders r JOIN cases c ON c.id = r.case_id WHERE c.reference = 'EH-2041'`);
+      expect(times.next_at).not.toBe('-infinity');
+      expect(times.digest_on).not.toBeNull();
       const policy2 = loadPolicy();
       const sweep = await sweepReminders({ db, caseLog: log, store: createReminderStore(db), policy: policy2, calendar: calendarFor(policy2), staff: () => createStaffDirectory(db).all() }, { now: new Date('2026-11-30T10:00:00Z'), dryRun: true });
       expect(sweep).toMatchObject({ casesFolded: 0 });

@@ -182,7 +182,7 @@ export function registerDataCommands(program: Command, io: CliIo): void {
         try {
           const policy = loadPolicy(io.env.EARLYHELP_POLICY ?? DEFAULT_POLICY_FILE);
           const sweeps = { db, caseLog, store: createReminderStore(db), policy, calendar: calendarFor(policy), staff: () => createStaffDirectory(db).all() };
-          await keepForSweeps(sweeps, written.map((c) => c.caseId), londonDateOf(io.now()));
+          await keepForSweeps(sweeps, written.map((c) => c.caseId), io.now());
         } catch (e) {
           io.stderr(`the reminders will work the imported cases out at their next sweep (${(e as Error).message})\n`);
         }

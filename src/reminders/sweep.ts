@@ -239,16 +239,33 @@ async function foldCases(ctx: SweepContext, caseIds: readonly string[], today: L
 }
 
 /**
- * Works these cases out from their events and keeps what the sweeps read of them (an import's
- * cases: their events are appended in bulk), so that the first sweep after reads them as it reads
- * any case, rather than every event of every one. Only a cache: what a sweep finds kept under other
- * rules, or of a case changed since, it works out again. Returns how many were kept.
+ * Works these cases out from their events as of `now` and keeps what the sweeps read of them, with
+ * their times (an import's cases: their events are appended in bulk), so that the sweeps after
+ * read them as they read any case: the morning's, only those its digests list or with an
+ * escalation due, from what was kept, rather than every event of every case. The times are kept
+ * only under the reminder settings the scheduler's are kept under (or, on a new system, these
+ * become them); otherwise the cases are left for the next sweep to work out. Only ever early: an
+ * escalation already owed is left due at once, and a sweep works out again a case changed since.
+ * Returns how many were kept.
  */
-export async function keepForSweeps(ctx: SweepContext, caseIds: readonly string[], today: LocalDate): Promise<number> {
+export async function keepForSweeps(ctx: SweepContext, caseIds: readonly string[], now: Date): Promise<number> {
+  const today = londonDateOf(now);
   const rules = snapshotRulesOf(ctx.policy, ctx.calendar);
+  const withTimes = await ctx.store.timesKeptUnder(reminderTimesKeyOf(ctx.policy, rules));
   const kept = await inChunks(caseIds, async (chunk) => {
-    const { toKeep } = await foldCases(ctx, chunk, today, new Map());
-    if (toKeep.length) await ctx.store.keep(toKeep, rules);
+    const { swept, toKeep } = await foldCases(ctx, chunk, today, new Map());
+    if (!withTimes) {
+      if (toKeep.length) await ctx.store.keep(toKeep, rules);
+      return [toKeep.length];
+    }
+    const keep = new Map(toKeep.map((k) => [k.caseId, k]));
+    await ctx.store.setNext(
+      swept.map(({ snapshot: s }) => {
+        const k = keep.get(s.caseId);
+        return { caseId: s.caseId, version: s.version, ...reminderTimesOf(s, now, ctx.calendar, ctx.policy), ...(k ? { keep: { validity: k.validity, snapshot: k.snapshot } } : {}) };
+      }),
+      rules,
+    );
     return [toKeep.length];
   });
   return kept.reduce((a, b) => a + b, 0);

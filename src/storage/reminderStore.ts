@@ -113,6 +113,15 @@ export function createReminderStore(db: Database) {
       return row ? sweepRecordOf(row) : { lastSweptAt: null, teamDigestOn: null, digestOn: null, timesKey: null };
     },
     /**
+     * Whether cases' times worked out under `timesKey` may be kept: the scheduler's times are kept
+     * under it, or under none yet (a new system: they are then kept under it).
+     */
+    async timesKeptUnder(timesKey: string): Promise<boolean> {
+      await db.query(`UPDATE scheduler_runs SET times_key = $1 WHERE name = 'reminders' AND times_key IS NULL`, [timesKey]);
+      const [row] = await db.query<{ times_key: string | null }>(`SELECT times_key FROM scheduler_runs WHERE name = 'reminders'`);
+      return row?.times_key === timesKey;
+    },
+    /**
      * Sets every case to be worked out again at the next sweep, for the cases' times were worked
      * out under other reminder settings than `timesKey` (a digest time or an escalation moved);
      * in one transaction with the new key. By the lease's holder.
