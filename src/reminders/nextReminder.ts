@@ -4,7 +4,7 @@ import { LocalDate, londonDateOf } from '../localDate';
 import { deadlineOf, Obligation } from '../obligations';
 import type { Policy } from '../policy';
 import { isOpen } from './digest';
-import { digestInstant, escalationDay, firstDigestDayAfter, nextWorkingMomentAfter, workingDayStart } from './schedule';
+import { escalationDay, nextWorkingMomentAfter, workingDayStart } from './schedule';
 import type { CaseSnapshot } from './types';
 
 /**
@@ -65,23 +65,6 @@ export function reminderTimesOf(c: CaseSnapshot, after: Date, calendar: WorkingD
  */
 export function reminderTimesKeyOf(policy: Policy, rules: string): string {
   return createHash('sha256').update(JSON.stringify({ reminders: policy.reminders, rules })).digest('base64url').slice(0, 22);
-}
-
-/**
- * The earliest instant strictly after `after` at which a sweep owes this case something it did not
- * owe by `after`: its next digest with an item, a CAF awaiting or an open escalation in it, or its
- * next escalation (at once, when one is owed already). Null when nothing will fall due (closed, all met).
- * The weekly team digest is not counted (its sweep reads every open case).
- * @example nextReminderAt(caseAllocatedOn24Dec, new Date('2026-12-24T12:00:00Z'), calendar, policy) // 2026-12-29T08:30:00.000Z
- */
-export function nextReminderAt(c: CaseSnapshot, after: Date, calendar: WorkingDayCalendar, policy: Policy): Date | null {
-  if (c.state.status === 'closed') return null;
-  const open = c.obligations.filter(isOpen);
-  const next = nextEscalationAt(c, open, after, calendar, policy);
-  const digest = firstListedOn(c, open, firstDigestDayAfter(after, calendar, policy), calendar, policy);
-  if (digest === null) return next;
-  const at = digestInstant(digest, policy);
-  return next === null || at.getTime() < next.getTime() ? at : next;
 }
 
 /** The instant of the case's next escalation not yet planned: the very next sweep's when one is owed already. */

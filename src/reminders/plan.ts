@@ -9,7 +9,7 @@ import { planTeamDigests } from './teamDigest';
 import type { CaseSnapshot, PlannedNotification, SweepInput } from './types';
 
 export type { CaseSnapshot, LongOpenCase, NotificationType, PlannedItem, PlannedItemKind, PlannedNotification, SweepInput, TeamSummary, WorkerSummary } from './types';
-export { nextReminderAt } from './nextReminder';
+export { reminderTimesOf } from './nextReminder';
 
 const TYPE_ORDER = { escalation: 0, digest: 1, 'team-digest': 2 } as const;
 

@@ -70,19 +70,6 @@ export function digestInstant(day: LocalDate, policy: Policy): Date {
   return wallClockInstant(day, policy.reminders.digestAt);
 }
 
-// A sweep asks this for every case with its own instant: the last answer is kept.
-let lastDigestDayAfter: { after: number; calendar: WorkingDayCalendar; policy: Policy; day: LocalDate } | undefined;
-
-/** The first working day whose digest instant is strictly after `after`. */
-export function firstDigestDayAfter(after: Date, calendar: WorkingDayCalendar, policy: Policy): LocalDate {
-  const last = lastDigestDayAfter;
-  if (last && last.after === after.getTime() && last.calendar === calendar && last.policy === policy) return last.day;
-  const today = londonDateOf(after);
-  const day = calendar.isWorkingDay(today) && digestInstant(today, policy).getTime() > after.getTime() ? today : calendar.addWorkingDays(today, 1);
-  lastDigestDayAfter = { after: after.getTime(), calendar, policy, day };
-  return day;
-}
-
 /**
  * The working day on whose morning an obligation still unmet is escalated: `escalateAfter[kind]`
  * working days after its deadline (a TAF review's latest date); null for a kind never escalated.

@@ -3,7 +3,7 @@ import { londonDateOf } from '../../src/localDate';
 import { OBLIGATION_KINDS } from '../../src/obligations';
 import { DEFAULT_POLICY_FILE, Policy, validatePolicy } from '../../src/policy';
 import { reminderTimesOf } from '../../src/reminders/nextReminder';
-import { CaseSnapshot, nextReminderAt, PlannedNotification } from '../../src/reminders/plan';
+import { CaseSnapshot } from '../../src/reminders/plan';
 import { digestInstant, isWithinWorkingHours } from '../../src/reminders/schedule';
 import { at, calendar, instants, policy, snapshot, STAFF, sweep } from './fixtures';
 
@@ -67,54 +67,12 @@ const SCENARIOS: Scenario[] = [
   { name: 'a case allocated as BST ends', c: snapshot({ allocatedOn: '2027-10-27' }), from: '2027-10-25', to: '2027-11-12' },
 ];
 
-const keysOf = (planned: PlannedNotification[]) => planned.map((n) => n.dedupeKey);
 
-describe('nextReminderAt: when a case next matters to a sweep', () => {
+describe('reminderTimesOf: when a case next matters to a sweep', () => {
   for (const s of SCENARIOS) {
     const options = { policy: s.policy ?? policy, staff: s.staff ?? STAFF };
     const p = options.policy;
     const grid = instants(`${s.from}T00:00:00Z`, `${s.to}T00:00:00Z`);
-
-    test(`never later than the first sweep that owes something new: ${s.name}`, () => {
-      const planned = grid.map((t) => keysOf(sweep(t, [s.c], options)));
-      expect(planned.some((k) => k.length > 0)).toBe(true);
-      const days = grid.map((t) => londonDateOf(t));
-      // soFar[j]: what the sweeps of grid[j]'s day owed up to and including grid[j].
-      const soFar: Array<Set<string>> = [];
-      grid.forEach((_, j) => soFar.push(new Set([...(j > 0 && days[j - 1] === days[j] ? soFar[j - 1] : []), ...planned[j]])));
-      // Each instant on the grid, and a second before each, stand for `after`: the last instant swept.
-      for (const after of grid.flatMap((t) => [new Date(t.getTime() - 1000), t])) {
-        const next = nextReminderAt(s.c, after, calendar, p);
-        expect(next === null || next.getTime() > after.getTime()).toBe(true);
-        let j = grid.findIndex((t) => t.getTime() > after.getTime());
-        const owed = new Set([...(j > 0 && days[j - 1] === londonDateOf(after) ? soFar[j - 1] : []), ...keysOf(sweep(after, [s.c], options))]);
-        for (; j >= 0 && j < grid.length && (next === null || grid[j].getTime() < next.getTime()); j++) {
-          const fresh = planned[j].filter((k) => !owed.has(k));
-          if (fresh.length) expect({ after: after.toISOString(), next: next?.toISOString(), sweep: grid[j].toISOString(), fresh }).toEqual({ after: after.toISOString(), next: next?.toISOString(), sweep: grid[j].toISOString(), fresh: [] });
-        }
-      }
-    });
-
-    test(`a sweep that reads the case only when its time has come plans what a sweep reading it every time plans: ${s.name}`, () => {
-      const run = (lazy: boolean) => {
-        let c = s.c;
-        let next = nextReminderAt(c, new Date(grid[0].getTime() - 1), calendar, p);
-        const first = new Map<string, string>();
-        for (const t of grid) {
-          if (lazy && (next === null || t.getTime() < next.getTime())) continue;
-          for (const n of sweep(t, [c], options)) {
-            if (!first.has(n.dedupeKey)) first.set(n.dedupeKey, t.toISOString());
-            // The sweep records the escalation in the case log.
-            if (n.type === 'escalation') c = { ...c, escalated: new Set([...c.escalated, n.items[0].obligationId]) };
-          }
-          next = nextReminderAt(c, t, calendar, p);
-        }
-        return first;
-      };
-      const eager = run(false);
-      expect(eager.size).toBeGreaterThan(0);
-      expect(run(true)).toEqual(eager);
-    });
 
     test(`the times a case keeps: read when its escalation comes, or by the day's digest sweep once it is listed, it is planned as if read at every sweep: ${s.name}`, () => {
       // The scheduler as it runs: the day's digests planned once, by the first sweep from the digest
@@ -152,28 +110,40 @@ describe('nextReminderAt: when a case next matters to a sweep', () => {
     });
   }
 
-  test('the telephone contact due on Christmas Eve: its digest the day before, then the escalation on 29 December', () => {
+  const times = (c: CaseSnapshot, after: string) => {
+    const t = reminderTimesOf(c, at(after), calendar, policy);
+    return { at: t.at?.toISOString() ?? null, digestOn: t.digestOn };
+  };
+
+  test('the telephone contact due on Christmas Eve: listed from the day before, escalated on 29 December, then listed as an open escalation', () => {
     const c = snapshot({ allocatedOn: '2026-12-22' });
-    expect(nextReminderAt(c, at('2026-12-22T12:00:00Z'), calendar, policy)?.toISOString()).toBe('2026-12-23T08:30:00.000Z');
-    expect(nextReminderAt(c, at('2026-12-24T08:30:00Z'), calendar, policy)?.toISOString()).toBe('2026-12-29T08:30:00.000Z');
+    expect(times(c, '2026-12-22T12:00:00Z')).toEqual({ at: '2026-12-29T08:30:00.000Z', digestOn: '2026-12-23' });
+    // Listed already: the first day it is listed, from the sweep's own day, whichever morning it is worked out.
+    expect(times(c, '2026-12-24T08:30:00Z')).toEqual({ at: '2026-12-29T08:30:00.000Z', digestOn: '2026-12-24' });
     const escalated = { ...c, escalated: new Set(['telephone-contact:2026-12-22']) };
-    expect(nextReminderAt(escalated, at('2026-12-29T08:30:00Z'), calendar, policy)?.toISOString()).toBe('2026-12-30T08:30:00.000Z');
+    // Its next escalation is the visit's (due 31 December), on 4 January.
+    expect(times(escalated, '2026-12-29T08:30:00Z')).toEqual({ at: '2027-01-04T08:30:00.000Z', digestOn: '2026-12-29' });
   });
 
   test('an escalation owed and not yet planned matters at once (in working hours) or the next working morning', () => {
     const c = snapshot({ allocatedOn: '2026-12-22' });
-    expect(nextReminderAt(c, at('2026-12-29T10:00:00Z'), calendar, policy)?.toISOString()).toBe('2026-12-29T10:00:00.001Z');
-    expect(nextReminderAt(c, at('2026-12-31T17:30:00Z'), calendar, policy)?.toISOString()).toBe('2027-01-04T08:30:00.000Z');
+    expect(times(c, '2026-12-29T10:00:00Z').at).toBe('2026-12-29T10:00:00.001Z');
+    expect(times(c, '2026-12-31T17:30:00Z').at).toBe('2027-01-04T08:30:00.000Z');
+  });
+
+  test('a weekend or holiday counts from the next working day', () => {
+    const c = snapshot({ allocatedOn: '2026-12-22' });
+    expect(times(c, '2026-12-26T12:00:00Z').digestOn).toBe('2026-12-29');
   });
 
   test('a closed case never matters again', () => {
     const c = snapshot({ allocatedOn: '2026-12-22', steps: [['closure-approved', '2026-12-23']] });
-    expect(nextReminderAt(c, at('2026-12-22T12:00:00Z'), calendar, policy)).toBeNull();
+    expect(times(c, '2026-12-22T12:00:00Z')).toEqual({ at: null, digestOn: null });
   });
 
   test('nor a case with nothing left to meet', () => {
     const c = snapshot({ allocatedOn: '2026-12-22' });
     const allMet = { ...c, obligations: c.obligations.map((o) => ({ ...o, status: 'met-on-time' as const })) };
-    expect(nextReminderAt(allMet, at('2026-12-22T12:00:00Z'), calendar, policy)).toBeNull();
+    expect(times(allMet, '2026-12-22T12:00:00Z')).toEqual({ at: null, digestOn: null });
   });
 });
