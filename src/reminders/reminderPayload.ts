@@ -16,6 +16,9 @@ import type { LongOpenCase, PlannedItem, PlannedItemKind, PlannedNotification, W
  * a payload queued before this form (the plan as it was) is read as it stands.
  */
 
+/** What a reminder message is in the outbox. */
+export const REMINDER_KIND = 'reminder';
+
 const FORM = 2;
 
 /**
@@ -120,4 +123,9 @@ export function plannedFromPayload(payload: Record<string, unknown>): PlannedNot
     out.teamSummary = { team: p.team.name, workers, longOpenCases };
   }
   return out;
+}
+
+/** A notification as the outbox holds it: the plan, compactly (src/reminders/reminderPayload.ts), with case references and ids, never a family's name. */
+export function reminderMessage(n: PlannedNotification) {
+  return { kind: REMINDER_KIND, recipient: { staffId: n.recipient }, ...(n.type === 'escalation' ? { caseId: n.items[0].caseId } : {}), payload: reminderPayload(n) as unknown as Record<string, unknown>, dedupeKey: n.dedupeKey };
 }
