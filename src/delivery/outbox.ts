@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { Database } from '../storage/database';
+import { inChunks } from '../concurrency';
 
 /**
  * The outbox: every proactive message (a card, later a reminder, an escalation, an e-mail) is a row
@@ -122,10 +123,8 @@ export async function enqueue(tx: Database, message: NewMessage): Promise<number
  */
 export async function enqueueMany(db: Database, messages: readonly NewMessage[], options: { atOnce?: number } = {}): Promise<Set<string>> {
   const queued = new Set<string>();
-  const chunks: NewMessage[][] = [];
-  for (let from = 0; from < messages.length; from += 2000) chunks.push(messages.slice(from, from + 2000));
   const recipient = (m: NewMessage, key: 'staffId' | 'conversationId') => (m.recipient && key in m.recipient ? (m.recipient as Record<string, string>)[key] : null);
-  const insert = async (chunk: NewMessage[]) => {
+  const insert = async (chunk: NewMessage[]): Promise<never[]> => {
     // The payloads go as one text of lines, each parsed once by the server, not inside one JSON
     // document of the whole chunk parsed and then taken apart (JSON has no line breaks of its own).
     const inserted = await db.query<{ dedupe_key: string | null }>(
@@ -146,14 +145,10 @@ export async function enqueueMany(db: Database, messages: readonly NewMessage[],
       ],
     );
     for (const r of inserted) if (r.dedupe_key) queued.add(r.dedupe_key);
+    return [];
   };
   // Several chunks at once only outside a transaction (a transaction is one connection), on the caller's word.
-  const atOnce = Math.max(1, options.atOnce ?? 1);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < chunks.length; i = next++) await insert(chunks[i]);
-  };
-  await Promise.all(Array.from({ length: Math.min(atOnce, chunks.length) }, worker));
+  await inChunks(messages, insert, 2000, options.atOnce ?? 1);
   return queued;
 }
 

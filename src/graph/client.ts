@@ -1,6 +1,7 @@
 import { AuthenticationHandler, Client, Context, GraphError, HTTPMessageHandler, Middleware, MiddlewareOptions } from '@microsoft/microsoft-graph-client';
 import { createTokenProvider, GraphTokenProvider } from './auth';
 import { GraphConfig } from './config';
+import { KeyedSemaphore } from '../concurrency';
 
 /**
  * The Graph client: `@microsoft/microsoft-graph-client` over msal-node's app-only tokens, pointed
@@ -140,29 +141,6 @@ export function mailboxOf(url: string): string | undefined {
     return decodeURIComponent(match[1]).replace(/^'(.*)'$/, '$1').toLowerCase();
   } catch {
     return match[1].toLowerCase();
-  }
-}
-
-/** At most `limit` holders per key; the rest wait their turn, first come first served. */
-export class KeyedSemaphore {
-  private readonly held = new Map<string, { count: number; waiting: Array<() => void> }>();
-
-  constructor(readonly limit: number) {}
-
-  async acquire(key: string): Promise<() => void> {
-    let entry = this.held.get(key);
-    if (!entry) this.held.set(key, (entry = { count: 0, waiting: [] }));
-    if (entry.count >= this.limit) await new Promise<void>((resolve) => entry!.waiting.push(resolve));
-    else entry.count++;
-    let released = false;
-    return () => {
-      if (released) return;
-      released = true;
-      const next = entry!.waiting.shift();
-      // The slot passes straight to the next in line; the count only falls when nobody waits.
-      if (next) next();
-      else if (--entry!.count === 0) this.held.delete(key);
-    };
   }
 }
 

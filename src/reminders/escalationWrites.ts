@@ -1,4 +1,5 @@
 import type { NewCaseEvent } from '../caseEvents';
+import { KeyedSemaphore } from '../concurrency';
 import { enqueue, enqueueMany } from '../delivery/outbox';
 import { createCaseLog, IdempotencyConflictError, VersionConflictError } from '../storage/caseLog';
 import { reminderMessage } from './reminderPayload';
@@ -27,17 +28,13 @@ export function escalationQueue(ctx: SweepContext, holder: string) {
   const planned: PlannedNotification[] = [];
   const queued = new Set<string>();
   const writing: Array<Promise<void>> = [];
-  const atOnce = ctx.db.kind === 'postgres' ? ESCALATION_TRANSACTIONS_AT_ONCE : 1;
-  let running = 0;
-  const waiting: Array<() => void> = [];
+  const turns = new KeyedSemaphore(ctx.db.kind === 'postgres' ? ESCALATION_TRANSACTIONS_AT_ONCE : 1);
   const inTurn = async (write: () => Promise<void>) => {
-    while (running >= atOnce) await new Promise<void>((resume) => waiting.push(resume));
-    running++;
+    const release = await turns.acquire('escalations');
     try {
       await write();
     } finally {
-      running--;
-      waiting.shift()?.();
+      release();
     }
   };
   const write = async (batch: PlannedNotification[], byId: ReadonlyMap<string, SweptCase>) => {

@@ -1,3 +1,4 @@
+import { inChunks as chunked } from '../concurrency';
 import { LocalDate } from '../localDate';
 import { CachedSnapshot, snapshotText, SnapshotValidity } from '../reminders/snapshotCache';
 import { createConversationStore } from './conversations';
@@ -18,18 +19,8 @@ const CASES_PER_STATEMENT = 5000;
 /** Statements of one sweep at once on a server (PGlite runs one at a time anyway); the rest of the pool stays free for people. */
 const STATEMENTS_AT_ONCE = 3;
 
-/** `fn` over `items` in chunks, a few chunks at a time, the results in the order of the items. */
-export async function inChunks<T, R>(items: readonly T[], fn: (chunk: T[]) => Promise<R[]>, size = CASES_PER_STATEMENT, atOnce = STATEMENTS_AT_ONCE): Promise<R[]> {
-  const chunks: T[][] = [];
-  for (let from = 0; from < items.length; from += size) chunks.push(items.slice(from, from + size));
-  const results: R[][] = new Array(chunks.length);
-  let next = 0;
-  const worker = async () => {
-    for (let i = next++; i < chunks.length; i = next++) results[i] = await fn(chunks[i]);
-  };
-  await Promise.all(Array.from({ length: Math.min(atOnce, chunks.length) }, worker));
-  return results.flat();
-}
+/** `fn` over `items` a chunk of cases at a time, a few chunks at once (src/concurrency.ts), the results in the order of the items. */
+export const inChunks = <T, R>(items: readonly T[], fn: (chunk: T[]) => Promise<R[]>, size = CASES_PER_STATEMENT, atOnce = STATEMENTS_AT_ONCE): Promise<R[]> => chunked(items, fn, size, atOnce);
 
 /**
  * Runs a statement again when the server chose it to break a deadlock (40P01): two sweepers at

@@ -1,4 +1,5 @@
-import { createGraph, Graph, GraphClientOptions, KeyedSemaphore, mailboxOf, retryAfterMs } from '../../src/graph/client';
+import { KeyedSemaphore } from '../../src/concurrency';
+import { createGraph, Graph, GraphClientOptions, mailboxOf, retryAfterMs } from '../../src/graph/client';
 import { GraphConfig, graphConfigFromEnv } from '../../src/graph/config';
 import { directoryUser, DirectoryUser, GraphServer, startGraphServer } from '../helpers/graphServer';
 
