@@ -1,9 +1,9 @@
-import { londonDateOf } from '../localDate';
+import { LocalDate, londonDateOf } from '../localDate';
 import { addCaseToDigests } from './caseDigest';
 import { digestHorizonEnd } from './digest';
 import { DigestBook } from './digestBook';
 import { planEscalations } from './escalation';
-import { peopleOn } from './people';
+import { People, peopleOn } from './people';
 import { digestInstant, isTeamDigestDay, isWithinWorkingHours } from './schedule';
 import { planTeamDigests } from './teamDigest';
 import type { CaseSnapshot, PlannedNotification, SweepInput } from './types';
@@ -21,52 +21,52 @@ const TYPE_ORDER = { escalation: 0, digest: 1, 'team-digest': 2 } as const;
  * A recipient who cannot be reached is planned for all the same: the message waits in the outbox.
  */
 export function planSweep(input: SweepInput): PlannedNotification[] {
-  const escalations = planSweepEscalations(input, input.cases);
-  return inPlanOrder([...escalations, ...planSweepDigests(input, escalations)]);
+  const planner = sweepPlanner(input);
+  const escalations = planner.escalations(input.cases);
+  return inPlanOrder([...escalations, ...planner.digests(input.cases, escalations)]);
 }
 
 /**
- * The escalations a sweep owes of these cases (any of the sweep's): each case's own, whatever the
- * other cases, so that a sweep may queue them as it reads, a chunk of cases at a time.
+ * One sweep's planner, the day and who is who worked out once: `escalations` of any of the
+ * sweep's cases (each case's own, whatever the other cases, so that a sweep may queue them as it
+ * reads, a chunk of cases at a time); `digests` (from the digest time, unless `includeDigests` is
+ * false) and the team digests (when asked for) of all of them, given the escalations planned of
+ * them: an obligation escalated now is listed as the escalations before it are.
  */
-export function planSweepEscalations(input: Omit<SweepInput, 'cases'>, cases: readonly CaseSnapshot[]): PlannedNotification[] {
+export function sweepPlanner(input: Omit<SweepInput, 'cases'>) {
   const { now, policy, calendar } = input;
-  if (!isWithinWorkingHours(now, calendar, policy)) return [];
+  const working = isWithinWorkingHours(now, calendar, policy);
   const today = londonDateOf(now);
   const people = peopleOn(input.staff, today);
-  return cases.flatMap((c) => planEscalations(c, today, calendar, policy, people));
+  return {
+    escalations(cases: readonly CaseSnapshot[]): PlannedNotification[] {
+      return working ? cases.flatMap((c) => planEscalations(c, today, calendar, policy, people)) : [];
+    },
+    digests(cases: readonly CaseSnapshot[], escalations: readonly PlannedNotification[]): PlannedNotification[] {
+      if (!working || now.getTime() < digestInstant(today, policy).getTime()) return [];
+      const out: PlannedNotification[] = [];
+      if (input.includeDigests !== false) out.push(...dailyDigests(cases, escalations, today, people, input));
+      if (input.includeTeamDigests && policy.reminders.teamDigest.enabled && isTeamDigestDay(today, calendar)) {
+        out.push(...planTeamDigests(cases, input.staff, today, people, input.caseloads));
+      }
+      return out;
+    },
+  };
 }
 
-/**
- * The digests a sweep owes (from the digest time, unless `includeDigests` is false) and the team
- * digests (when asked for), given the escalations it planned (`planSweepEscalations` of the same
- * cases): an obligation escalated now is listed as the escalations before it are.
- */
-export function planSweepDigests(input: SweepInput, escalations: readonly PlannedNotification[]): PlannedNotification[] {
-  const { now, policy, calendar } = input;
-  if (!isWithinWorkingHours(now, calendar, policy)) return [];
-  const today = londonDateOf(now);
-  if (now.getTime() < digestInstant(today, policy).getTime()) return [];
-  const people = peopleOn(input.staff, today);
-  const out: PlannedNotification[] = [];
-  if (input.includeDigests !== false) {
-    const escalatedNow = new Map<string, Set<string>>();
-    for (const n of escalations) {
-      const item = n.items[0];
-      let ids = escalatedNow.get(item.caseId);
-      if (!ids) escalatedNow.set(item.caseId, (ids = new Set()));
-      ids.add(item.obligationId);
-    }
-    const day = { today, horizon: digestHorizonEnd(today, calendar, policy), people };
-    const book = new DigestBook();
-    const none: ReadonlySet<string> = new Set();
-    for (const c of input.cases) if (c.state.status !== 'closed') addCaseToDigests(book, c, escalatedNow.get(c.caseId) ?? none, day);
-    out.push(...book.notifications(today, people, input.reachable));
+function dailyDigests(cases: readonly CaseSnapshot[], escalations: readonly PlannedNotification[], today: LocalDate, people: People, input: Omit<SweepInput, 'cases'>): PlannedNotification[] {
+  const escalatedNow = new Map<string, Set<string>>();
+  for (const n of escalations) {
+    const item = n.items[0];
+    let ids = escalatedNow.get(item.caseId);
+    if (!ids) escalatedNow.set(item.caseId, (ids = new Set()));
+    ids.add(item.obligationId);
   }
-  if (input.includeTeamDigests && policy.reminders.teamDigest.enabled && isTeamDigestDay(today, calendar)) {
-    out.push(...planTeamDigests(input.cases, input.staff, today, people, input.caseloads));
-  }
-  return out;
+  const day = { today, horizon: digestHorizonEnd(today, input.calendar, input.policy), people };
+  const book = new DigestBook();
+  const none: ReadonlySet<string> = new Set();
+  for (const c of cases) if (c.state.status !== 'closed') addCaseToDigests(book, c, escalatedNow.get(c.caseId) ?? none, day);
+  return book.notifications(today, people, input.reachable);
 }
 
 /** Escalations first, then digests, then team digests; each by its dedupe key. */

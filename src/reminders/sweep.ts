@@ -10,7 +10,7 @@ import type { CaseLog, CaseRecord } from '../storage/caseLog';
 import type { Database } from '../storage/database';
 import { DueCase, inChunks, NextTime, ReminderStore, SnapshotToKeep, SweepRecord } from '../storage/reminderStore';
 import { reminderTimesKeyOf, reminderTimesOf } from './nextReminder';
-import { CaseSnapshot, inPlanOrder, PlannedNotification, planSweep, planSweepDigests, planSweepEscalations, SweepInput } from './plan';
+import { CaseSnapshot, inPlanOrder, PlannedNotification, planSweep, SweepInput, sweepPlanner } from './plan';
 import { digestInstant, isTeamDigestDay, isWithinWorkingHours } from './schedule';
 import { escalationQueue } from './escalationWrites';
 import { reminderMessage } from './reminderPayload';
@@ -129,16 +129,17 @@ async function planAndQueue(
   input: Omit<SweepInput, 'cases'>,
   read: { due: readonly DueCase[]; today: LocalDate; rules: string; snoozes: ReadonlyMap<string, ReadonlyMap<string, LocalDate>> },
 ): Promise<SweepResult> {
+  const planner = sweepPlanner(input);
   const escalating = escalationQueue(ctx, holder);
   let cases: SweptCase[];
   try {
-    cases = await readCases(ctx, read.due, read.today, read.rules, read.snoozes, true, (chunk) => escalating.add(planSweepEscalations(input, chunk.map((c) => c.snapshot)), chunk));
+    cases = await readCases(ctx, read.due, read.today, read.rules, read.snoozes, true, (chunk) => escalating.add(planner.escalations(chunk.map((c) => c.snapshot)), chunk));
   } catch (e) {
     await escalating.settled();
     throw e;
   }
   // The escalations written meanwhile are in the cases' snapshots as well as in `escalating.planned`: a digest lists them the same either way.
-  const digests = planSweepDigests({ ...input, cases: cases.map((c) => c.snapshot) }, escalating.planned);
+  const digests = planner.digests(cases.map((c) => c.snapshot), escalating.planned);
   const queuing = enqueueMany(ctx.db, digests.map(reminderMessage), { atOnce: ctx.db.kind === 'postgres' ? 3 : 1 });
   let queued: Set<string>;
   try {
@@ -164,11 +165,16 @@ async function planAndQueue(
 function nextTimes(cases: readonly SweptCase[], due: readonly DueCase[], now: Date, ctx: SweepContext): NextTime[] {
   const settled = new Set(due.filter((d) => d.settled).map((d) => d.caseId));
   const out: NextTime[] = [];
-  for (const { snapshot: s, validity, toKeep, escalated, folded } of cases) {
-    if (!folded && !escalated && settled.has(s.caseId)) continue;
-    out.push({ caseId: s.caseId, version: s.version, ...reminderTimesOf(s, now, ctx.calendar, ctx.policy), ...(toKeep ? { keep: { validity, snapshot: toKeep } } : {}) });
+  for (const c of cases) {
+    if (!c.folded && !c.escalated && settled.has(c.snapshot.caseId)) continue;
+    out.push(nextTimeOf(c, c.toKeep, now, ctx));
   }
   return out;
+}
+
+/** A case's times from `now`, and what to keep of it with them, if anything. */
+function nextTimeOf({ snapshot: s, validity }: Pick<SweptCase, 'snapshot' | 'validity'>, keep: CachedSnapshot | undefined, now: Date, ctx: SweepContext): NextTime {
+  return { caseId: s.caseId, version: s.version, ...reminderTimesOf(s, now, ctx.calendar, ctx.policy), ...(keep ? { keep: { validity, snapshot: keep } } : {}) };
 }
 
 /** What a sweep reads besides the cases: the staff, who can be reached in Teams, the snoozes standing today, and with `caseloads` every open case's caseload. */
@@ -258,14 +264,8 @@ export async function keepForSweeps(ctx: SweepContext, caseIds: readonly string[
       if (toKeep.length) await ctx.store.keep(toKeep, rules);
       return [toKeep.length];
     }
-    const keep = new Map(toKeep.map((k) => [k.caseId, k]));
-    await ctx.store.setNext(
-      swept.map(({ snapshot: s }) => {
-        const k = keep.get(s.caseId);
-        return { caseId: s.caseId, version: s.version, ...reminderTimesOf(s, now, ctx.calendar, ctx.policy), ...(k ? { keep: { validity: k.validity, snapshot: k.snapshot } } : {}) };
-      }),
-      rules,
-    );
+    const keep = new Map(toKeep.map((k) => [k.caseId, k.snapshot]));
+    await ctx.store.setNext(swept.map((c) => nextTimeOf(c, keep.get(c.snapshot.caseId), now, ctx)), rules);
     return [toKeep.length];
   });
   return kept.reduce((a, b) => a + b, 0);

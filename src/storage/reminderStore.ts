@@ -86,6 +86,17 @@ export interface DueCase {
   kept?: { validity: SnapshotValidity; text: string };
 }
 
+type SnoozeRow = { case_id: string; obligation_id: string; until: string };
+function snoozesByCase(rows: readonly SnoozeRow[]): Map<string, Map<string, LocalDate>> {
+  const out = new Map<string, Map<string, LocalDate>>();
+  for (const r of rows) {
+    let m = out.get(r.case_id);
+    if (!m) out.set(r.case_id, (m = new Map()));
+    m.set(r.obligation_id, r.until as LocalDate);
+  }
+  return out;
+}
+
 export function createReminderStore(db: Database) {
   return {
     /** Takes the sweep lease for `holder`, or null while another holds it; with what the sweeps before planned. */
@@ -108,8 +119,7 @@ export function createReminderStore(db: Database) {
      * under it, or under none yet (a new system: they are then kept under it).
      */
     async timesKeptUnder(timesKey: string): Promise<boolean> {
-      await db.query(`UPDATE scheduler_runs SET times_key = $1 WHERE name = 'reminders' AND times_key IS NULL`, [timesKey]);
-      const [row] = await db.query<{ times_key: string | null }>(`SELECT times_key FROM scheduler_runs WHERE name = 'reminders'`);
+      const [row] = await db.query<{ times_key: string }>(`UPDATE scheduler_runs SET times_key = COALESCE(times_key, $1) WHERE name = 'reminders' RETURNING times_key`, [timesKey]);
       return row?.times_key === timesKey;
     },
     /**
@@ -234,24 +244,16 @@ export function createReminderStore(db: Database) {
         return againOnDeadlock(() => db.query(sql, params));
       });
     },
-    /**
-     * The snoozes standing on these cases, per case: obligation id to the day the snooze ends; one
-     * person's, or with no person the latest anyone set.
-     */
-    async snoozesOf(caseIds: readonly string[], staffId?: string): Promise<Map<string, Map<string, LocalDate>>> {
-      const out = new Map<string, Map<string, LocalDate>>();
-      if (caseIds.length === 0) return out;
-      const rows = await db.query<{ case_id: string; obligation_id: string; until: string }>(
-        `SELECT case_id, obligation_id, max(until)::text AS until FROM reminder_snoozes
-          WHERE case_id = ANY($1::text[]) AND ($2::text IS NULL OR staff_id = $2) GROUP BY case_id, obligation_id`,
-        [caseIds, staffId ?? null],
+    /** One person's snoozes standing on these cases, per case: obligation id to the day the snooze ends. */
+    async snoozesOf(caseIds: readonly string[], staffId: string): Promise<Map<string, Map<string, LocalDate>>> {
+      if (caseIds.length === 0) return new Map();
+      return snoozesByCase(
+        await db.query<SnoozeRow>(
+          `SELECT case_id, obligation_id, max(until)::text AS until FROM reminder_snoozes
+            WHERE case_id = ANY($1::text[]) AND staff_id = $2 GROUP BY case_id, obligation_id`,
+          [caseIds, staffId],
+        ),
       );
-      for (const r of rows) {
-        let m = out.get(r.case_id);
-        if (!m) out.set(r.case_id, (m = new Map()));
-        m.set(r.obligation_id, r.until as LocalDate);
-      }
-      return out;
     },
     /**
      * Every snooze still hiding an item on `day` (one that ends on or before it hides nothing:
@@ -259,17 +261,9 @@ export function createReminderStore(db: Database) {
      * case, so a sweep reads them all rather than sending the server its cases.
      */
     async standingSnoozes(day: LocalDate): Promise<Map<string, Map<string, LocalDate>>> {
-      const out = new Map<string, Map<string, LocalDate>>();
-      const rows = await db.query<{ case_id: string; obligation_id: string; until: string }>(
-        `SELECT case_id, obligation_id, max(until)::text AS until FROM reminder_snoozes WHERE until > $1::date GROUP BY case_id, obligation_id`,
-        [day],
+      return snoozesByCase(
+        await db.query<SnoozeRow>(`SELECT case_id, obligation_id, max(until)::text AS until FROM reminder_snoozes WHERE until > $1::date GROUP BY case_id, obligation_id`, [day]),
       );
-      for (const r of rows) {
-        let m = out.get(r.case_id);
-        if (!m) out.set(r.case_id, (m = new Map()));
-        m.set(r.obligation_id, r.until as LocalDate);
-      }
-      return out;
     },
     /** Puts off one reminder of a case for a person until a working day (checked by the caller); the case is worked out again at the next sweep. */
     async snooze(s: { caseId: string; obligationId: string; staffId: string; until: LocalDate }): Promise<void> {
