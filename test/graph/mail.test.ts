@@ -153,11 +153,17 @@ describe.each(ENGINES)('e-mail from the outbox through Graph (%s)', (_engine, op
     running = startMailDelivery({ db: t.db, config: on.config, graph: on.graph, mail: { sentItemsSettleMs: SETTLE_MS }, dispatcher: { pollMs: 20, backoff: { baseMs: 20, maxMs: 50 }, ...options } });
     return running;
   };
-  /** A Graph server of the test's own (other permissions, a slower Sent Items), with a client for it. */
-  const ownServer = async (options: GraphServerOptions) => {
-    const own = await startGraphServer({ latencyMs: 5, ...options });
-    const ownConfig = graphConfigFromEnv(own.env({ EARLYHELP_MAILBOX: MAILBOX })) as GraphConfig;
-    return { server: own, config: ownConfig, graph: createGraph(ownConfig, { retry: { baseDelayMs: 20, jitterMs: 20 } }) };
+  /** `fn` with a Graph server of the test's own (other permissions, a slower Sent Items) and a client for it; the sender stopped and the server closed after. */
+  const withOwnServer = async (options: GraphServerOptions, fn: (own: { server: GraphServer; config: GraphConfig; graph: Graph }) => Promise<void>) => {
+    const server = await startGraphServer({ latencyMs: 5, ...options });
+    const ownConfig = graphConfigFromEnv(server.env({ EARLYHELP_MAILBOX: MAILBOX })) as GraphConfig;
+    try {
+      await fn({ server, config: ownConfig, graph: createGraph(ownConfig, { retry: { baseDelayMs: 20, jitterMs: 20 } }) });
+    } finally {
+      await running?.stop();
+      running = undefined;
+      await server.close();
+    }
   };
   /** The row as a sender that died mid-send leaves it: begun, never recorded, its lease run out. */
   const diedMidSend = (id: number) =>
@@ -307,8 +313,7 @@ describe.each(ENGINES)('e-mail from the outbox through Graph (%s)', (_engine, op
     ['no permission to read mail', ALL_ROLES.filter((r) => r !== 'Mail.Read')],
     ['only Mail.ReadBasic.All, which leaves out extended properties', [...ALL_ROLES.filter((r) => r !== 'Mail.Read'), 'Mail.ReadBasic.All']],
   ])('with %s, a retry cannot look in Sent Items: failed in doubt for a person, never a second e-mail', async (_name, roles) => {
-    const own = await ownServer({ roles });
-    try {
+    await withOwnServer({ roles }, async (own) => {
       own.server.fail(1, { status: 504, afterWork: true, match: isSendMail });
       const id = await email();
       start({}, own);
@@ -318,11 +323,7 @@ describe.each(ENGINES)('e-mail from the outbox through Graph (%s)', (_engine, op
       expect((await list(t.db, { failed: true })).find((e) => e.id === id)).toMatchObject({ inDoubt: true });
       expect(own.server.sentMail).toHaveLength(1);
       expect(looks(own.server).map((r) => r.status)).toEqual([403]);
-    } finally {
-      await running?.stop();
-      running = undefined;
-      await own.server.close();
-    }
+    });
   });
 
   test.each([
@@ -347,8 +348,7 @@ describe.each(ENGINES)('e-mail from the outbox through Graph (%s)', (_engine, op
   });
 
   test('Exchange files the copy in Sent Items a moment after sending: the settling wait before a retry covers a short delay', async () => {
-    const own = await ownServer({ sentItemsDelayMs: SETTLE_MS / 2 });
-    try {
+    await withOwnServer({ sentItemsDelayMs: SETTLE_MS / 2 }, async (own) => {
       own.server.fail(1, { status: 504, afterWork: true, match: isSendMail });
       const id = await email();
       start({}, own);
@@ -356,27 +356,18 @@ describe.each(ENGINES)('e-mail from the outbox through Graph (%s)', (_engine, op
       await new Promise((r) => setTimeout(r, 200));
       expect(own.server.sentMail).toHaveLength(1);
       expect(await row(id)).toMatchObject({ attempts: 1 });
-    } finally {
-      await running?.stop();
-      running = undefined;
-      await own.server.close();
-    }
+    });
   });
 
   test('the limit of the look, pinned: a copy filed later than the retry is not found, and the e-mail goes twice', async () => {
-    const own = await ownServer({ sentItemsDelayMs: 5_000 });
-    try {
+    await withOwnServer({ sentItemsDelayMs: 5_000 }, async (own) => {
       own.server.fail(1, { status: 504, afterWork: true, match: isSendMail });
       const id = await email();
       start({}, own);
       await until(async () => (await row(id)).status === 'delivered');
       expect(looks(own.server).map((r) => r.status)).toEqual([200]);
       expect(own.server.sentMail).toHaveLength(2);
-    } finally {
-      await running?.stop();
-      running = undefined;
-      await own.server.close();
-    }
+    });
   });
 
   test("a 400 is failed with Graph's error code as the reason, never its message, and is not tried again", async () => {
